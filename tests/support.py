@@ -1,0 +1,122 @@
+"""Shared test helpers: run the real coio-server as a subprocess and talk to it over sockets."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+LISTEN_LINE = re.compile(rb"listening on \[?([0-9a-fA-F.:]+)\]?:(\d+)")
+START_TIMEOUT = 20.0
+
+
+def server_command() -> list[str]:
+    """The installed `coio-server` next to this interpreter, else `python -m server`."""
+    script = Path(sys.executable).parent / "coio-server"
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-m", "server"]
+
+
+@dataclass
+class ServerProcess:
+    """A running coio-server child: its process, address and captured stderr log."""
+
+    proc: subprocess.Popen[bytes]
+    host: str
+    port: int
+    _log: list[bytes] = field(default_factory=list)
+    _log_thread: threading.Thread | None = None
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return (self.host, self.port)
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def log(self) -> str:
+        """Everything the server wrote to stderr so far."""
+        return b"".join(self._log).decode("utf-8", "replace")
+
+    def connect(self, timeout: float = 10.0) -> socket.socket:
+        """Open a plain TCP connection to the server."""
+        return socket.create_connection(self.address, timeout=timeout)
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> int:
+        """Signal the server and wait for it to exit; return its exit code."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            code = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            code = self.proc.wait(5)
+        if self._log_thread is not None:
+            self._log_thread.join(5)
+        return code
+
+
+def _drain(stream: object, sink: list[bytes]) -> None:
+    for line in iter(stream.readline, b""):  # type: ignore[attr-defined]
+        sink.append(line)
+
+
+@contextmanager
+def running_server(*args: str, env: dict[str, str] | None = None) -> Iterator[ServerProcess]:
+    """Start `coio-server --port 0 ARGS`, wait for its listening line, stop it afterwards."""
+    cmd = [*server_command(), "--port", "0", *args]
+    full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=full_env, start_new_session=True
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    deadline = time.monotonic() + START_TIMEOUT
+    first = b""
+    while time.monotonic() < deadline:
+        first = proc.stdout.readline()
+        if first or proc.poll() is not None:
+            break
+    match = LISTEN_LINE.search(first)
+    if match is None:
+        proc.kill()
+        err = proc.stderr.read().decode("utf-8", "replace")
+        raise RuntimeError(f"coio-server did not start: {first!r} {err}")
+    server = ServerProcess(proc, match.group(1).decode(), int(match.group(2)))
+    server._log_thread = threading.Thread(target=_drain, args=(proc.stderr, server._log))
+    server._log_thread.daemon = True
+    server._log_thread.start()
+    threading.Thread(target=_drain, args=(proc.stdout, []), daemon=True).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def recv_exactly(sock: socket.socket, n: int) -> bytes:
+    """Read exactly n bytes (fails the test on early EOF or timeout)."""
+    chunks = bytearray()
+    while len(chunks) < n:
+        chunk = sock.recv(n - len(chunks))
+        if not chunk:
+            raise AssertionError(f"EOF after {len(chunks)} of {n} bytes")
+        chunks += chunk
+    return bytes(chunks)
+
+
+def recv_until_eof(sock: socket.socket) -> bytes:
+    """Read until the peer closes."""
+    chunks = bytearray()
+    while chunk := sock.recv(65536):
+        chunks += chunk
+    return bytes(chunks)
