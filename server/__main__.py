@@ -1,0 +1,7 @@
+"""`python -m server` runs coio-server."""
+
+from __future__ import annotations
+
+from .cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,115 @@
+"""The server's lifecycle: listen, serve, report, and stop cleanly on SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import logging
+import resource
+import signal
+import sys
+import time
+
+import gevent
+from gevent.pool import Pool
+from gevent.server import StreamServer
+
+from . import __version__
+from .config import LISTEN_BACKLOG, Config
+from .handler import EchoHandler
+from .metrics import start_metrics
+from .stats import Stats, StatsReporter
+
+log = logging.getLogger("coio.server")
+
+# File descriptors kept for the listener, metrics, logs and stdio beyond one per client.
+FD_HEADROOM = 64
+
+
+def raise_fd_limit(connections: int) -> int:
+    """Raise the soft fd limit towards what ``connections`` need (capped by the hard limit)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = connections + FD_HEADROOM
+    if soft != resource.RLIM_INFINITY and soft < want:
+        new = want if hard == resource.RLIM_INFINITY else min(want, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))
+        soft = new
+    return soft
+
+
+def format_address(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+class CoioServer:
+    """A gevent StreamServer with a bounded pool, live stats and a signal-driven stop."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.stats = Stats()
+        self.handler = EchoHandler(self.stats, config.idle_timeout)
+        self.server = StreamServer(
+            (config.host, config.port),
+            self.handler,
+            backlog=LISTEN_BACKLOG,
+            spawn=Pool(config.max_connections),
+        )
+        self._stopping = False
+
+    def start(self) -> None:
+        """Bind and start accepting (raises OSError if the address cannot be used)."""
+        fds = raise_fd_limit(self.config.max_connections)
+        if fds < self.config.max_connections + FD_HEADROOM:
+            log.warning(
+                "fd limit %d is below --max-connections %d", fds, self.config.max_connections
+            )
+        self.server.start()
+        host, port = self.server.address[:2]
+        print(f"coio-server {__version__} listening on {format_address(host, port)}", flush=True)
+        if self.config.metrics_port is not None:
+            metrics = start_metrics(self.stats, self.config.metrics_host, self.config.metrics_port)
+            mhost, mport = metrics.address[:2]
+            log.info("metrics on http://%s/metrics", format_address(mhost, mport))
+
+    def serve(self) -> None:
+        """Run until a signal stops the server."""
+        gevent.signal_handler(signal.SIGTERM, self.request_stop, "SIGTERM")
+        gevent.signal_handler(signal.SIGINT, self.request_stop, "SIGINT")
+        if self.config.stats_interval > 0:
+            gevent.spawn(self._report_stats)
+        self.server.serve_forever()
+
+    def request_stop(self, name: str) -> None:
+        if self._stopping:
+            return
+        self._stopping = True
+        log.info(
+            "%s: stop accepting; closing %d clients (grace %gs)",
+            name,
+            self.stats.live,
+            self.config.grace,
+        )
+        gevent.spawn(self.server.stop, self.config.grace)
+
+    def _report_stats(self) -> None:
+        reporter = StatsReporter(self.stats)
+        last = time.monotonic()
+        while True:
+            gevent.sleep(self.config.stats_interval)
+            now = time.monotonic()
+            line = reporter.line(now - last)
+            last = now
+            if line:
+                log.info("%s", line)
+
+
+def run(config: Config) -> int:
+    """Start, serve and stop; return the exit code."""
+    logging.basicConfig(
+        level=config.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(message)s",
+        stream=sys.stderr,
+    )
+    server = CoioServer(config)
+    server.start()
+    server.serve()
+    log.info("stopped: served %d connections", server.stats.total)
+    return 0

@@ -1,0 +1,140 @@
+"""`coio-server` command line: flags and environment -> Config -> run, with one-line errors."""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import os
+import socket
+import sys
+from collections.abc import Callable, Sequence
+
+from . import __version__
+from .config import (
+    DEFAULT_HOST,
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_PORT,
+    DEFAULT_STATS_INTERVAL,
+    Config,
+)
+
+PROG = "coio-server"
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+def port_number(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be 0-65535, got {value}")
+    return value
+
+
+def _number(kind: type[int] | type[float], minimum: float, what: str) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not {what}: {text!r}") from None
+        if value < minimum or value != value:  # value != value rejects NaN
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {text}")
+        return value
+
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    env_port = os.environ.get("COIO_PORT")
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Welcome/uppercase-echo server: sends 'welcome!', then echoes everything "
+        "uppercased. One gevent process, thousands of clients.",
+    )
+    parser.add_argument(
+        "--host",
+        default=os.environ.get("COIO_HOST", DEFAULT_HOST),
+        help="address to listen on (default: $COIO_HOST or %(default)s; loopback only)",
+    )
+    parser.add_argument(
+        "--port",
+        type=port_number,
+        default=env_port if env_port is not None else DEFAULT_PORT,
+        help=f"TCP port, 0 picks a free one (default: $COIO_PORT or {DEFAULT_PORT})",
+    )
+    parser.add_argument(
+        "--max-connections",
+        type=_number(int, 1, "a whole number"),
+        default=DEFAULT_MAX_CONNECTIONS,
+        help="clients served at once; more wait in the listen backlog until a slot frees "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--idle-timeout",
+        type=_number(float, 0.001, "a number of seconds"),
+        default=None,
+        help="close a client that sends nothing (and reads nothing) for this many seconds "
+        "(default: off)",
+    )
+    parser.add_argument(
+        "--stats-interval",
+        type=_number(float, 0, "a number of seconds"),
+        default=DEFAULT_STATS_INTERVAL,
+        help="seconds between stats log lines, only when something changed; 0 turns them off "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--metrics-port",
+        type=port_number,
+        default=None,
+        help="serve Prometheus metrics on this port (loopback; 0 picks a free one)",
+    )
+    parser.add_argument("--log-level", choices=LOG_LEVELS, default="info", help="(default: info)")
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    return parser
+
+
+def parse_config(argv: Sequence[str] | None = None) -> Config:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if isinstance(args.port, str):  # the $COIO_PORT default is not run through `type`
+        try:
+            args.port = port_number(args.port)
+        except argparse.ArgumentTypeError as exc:
+            parser.error(f"$COIO_PORT: {exc}")
+    return Config(
+        host=args.host,
+        port=args.port,
+        max_connections=int(args.max_connections),
+        idle_timeout=args.idle_timeout,
+        stats_interval=args.stats_interval,
+        metrics_port=args.metrics_port,
+        log_level=args.log_level,
+    )
+
+
+def describe_bind_error(exc: OSError, host: str, port: int) -> str:
+    where = f"{host}:{port}"
+    if isinstance(exc, socket.gaierror):
+        return f"cannot listen on {where}: unknown host {host!r}"
+    if exc.errno == errno.EADDRINUSE:
+        return f"cannot listen on {where}: the port is already in use"
+    if exc.errno == errno.EACCES:
+        return f"cannot listen on {where}: permission denied (ports below 1024 need privileges)"
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return f"cannot listen on {where}: {host} is not an address of this machine"
+    return f"cannot listen on {where}: {exc.strerror or exc}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    config = parse_config(argv)
+    from .app import run  # gevent loads only once the flags are known to be good
+
+    try:
+        return run(config)
+    except OSError as exc:
+        print(f"{PROG}: {describe_bind_error(exc, config.host, config.port)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0

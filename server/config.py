@@ -1,0 +1,29 @@
+"""The server's settings, one frozen dataclass built by the command line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DEFAULT_HOST = "127.0.0.1"  # loopback: never on the network unless asked
+DEFAULT_PORT = 8080
+# Connections served at once. Past this, new clients wait in the listen backlog and are
+# served as slots free; each connection costs one fd, so the fd limit is raised to match.
+DEFAULT_MAX_CONNECTIONS = 10_000
+# Kernel queue of not-yet-accepted connections: deep enough for a burst of thousands.
+LISTEN_BACKLOG = 4096
+# How long SIGINT/SIGTERM waits for clients before closing them.
+DEFAULT_GRACE = 5.0
+DEFAULT_STATS_INTERVAL = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
+    idle_timeout: float | None = None  # seconds with no data from a client before closing it
+    grace: float = DEFAULT_GRACE
+    stats_interval: float = DEFAULT_STATS_INTERVAL  # 0 turns the stats line off
+    metrics_port: int | None = None
+    metrics_host: str = DEFAULT_HOST
+    log_level: str = "info"
