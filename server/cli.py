@@ -46,7 +46,6 @@ def _number(kind: type[int] | type[float], minimum: float, what: str) -> Callabl
 
 
 def build_parser() -> argparse.ArgumentParser:
-    env_port = os.environ.get("COIO_PORT")
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Welcome/uppercase-echo server: sends 'welcome!', then echoes everything "
@@ -60,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--port",
         type=port_number,
-        default=env_port if env_port is not None else DEFAULT_PORT,
+        default=None,
         help=f"TCP port, 0 picks a free one (default: $COIO_PORT or {DEFAULT_PORT})",
     )
     parser.add_argument(
@@ -98,9 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
 def parse_config(argv: Sequence[str] | None = None) -> Config:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if isinstance(args.port, str):  # the $COIO_PORT default is not run through `type`
+    if args.port is None:
         try:
-            args.port = port_number(args.port)
+            args.port = port_number(os.environ.get("COIO_PORT", str(DEFAULT_PORT)))
         except argparse.ArgumentTypeError as exc:
             parser.error(f"$COIO_PORT: {exc}")
     return Config(

@@ -34,6 +34,7 @@ class ServerProcess:
     port: int
     _log: list[bytes] = field(default_factory=list)
     _log_thread: threading.Thread | None = None
+    _out_thread: threading.Thread | None = None
 
     @property
     def address(self) -> tuple[str, int]:
@@ -60,8 +61,12 @@ class ServerProcess:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             code = self.proc.wait(5)
-        if self._log_thread is not None:
-            self._log_thread.join(5)
+        for thread in (self._log_thread, self._out_thread):
+            if thread is not None:
+                thread.join(5)
+        for stream in (self.proc.stdout, self.proc.stderr):
+            if stream is not None:
+                stream.close()
         return code
 
 
@@ -86,12 +91,16 @@ def running_server(*args: str, env: dict[str, str] | None = None) -> Iterator[Se
     if match is None:
         proc.kill()
         err = proc.stderr.read().decode("utf-8", "replace")
+        proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
         raise RuntimeError(f"coio-server did not start: {first!r} {err}")
     server = ServerProcess(proc, match.group(1).decode(), int(match.group(2)))
     server._log_thread = threading.Thread(target=_drain, args=(proc.stderr, server._log))
     server._log_thread.daemon = True
     server._log_thread.start()
-    threading.Thread(target=_drain, args=(proc.stdout, []), daemon=True).start()
+    server._out_thread = threading.Thread(target=_drain, args=(proc.stdout, []), daemon=True)
+    server._out_thread.start()
     try:
         yield server
     finally:

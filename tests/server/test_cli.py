@@ -1,0 +1,105 @@
+"""coio-server's command line and lifecycle: flags, startup errors, and signals."""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import socket
+import subprocess
+import time
+
+import pytest
+
+from protocol import BANNER
+from tests.support import recv_exactly, running_server, server_command
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*server_command(), *args],
+        capture_output=True,
+        text=True,
+        timeout=20,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], needle: str) -> None:
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert needle in lines[-1], result.stderr
+
+
+def test_version_and_help() -> None:
+    """--version names the program; --help lists every flag."""
+    version = run_cli("--version")
+    assert version.returncode == 0
+    assert version.stdout.startswith("coio-server ")
+    usage = run_cli("--help").stdout
+    for flag in ("--host", "--port", "--max-connections", "--idle-timeout", "--log-level"):
+        assert flag in usage
+
+
+def test_port_in_use_is_one_clear_line() -> None:
+    """A busy port gives one clear line and a non-zero exit, no traceback."""
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = run_cli("--port", str(port))
+    assert_one_line_error(result, "already in use")
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--port", "70000"], "port must be 0-65535"),
+        (["--port", "http"], "not a port number"),
+        (["--max-connections", "0"], "must be at least 1"),
+        (["--idle-timeout", "soon"], "not a number of seconds"),
+        (["--log-level", "loud"], "invalid choice"),
+        (["--host", "no-such-host.invalid"], "unknown host"),
+        (["--host", "192.0.2.1"], "not an address of this machine"),
+    ],
+)
+def test_bad_flags_are_one_clear_line(args: list[str], needle: str) -> None:
+    """Bad flag values and unusable hosts give one clear line, non-zero exit."""
+    assert_one_line_error(run_cli(*args), needle)
+
+
+def test_privileged_port_message() -> None:
+    """EACCES on bind (a port below 1024 without privileges) reads as permission denied."""
+    # The tests may run as root, which can bind low ports, so check the message itself.
+    from server.cli import describe_bind_error
+
+    exc = OSError(errno.EACCES, "Permission denied")
+    assert "permission denied" in describe_bind_error(exc, "127.0.0.1", 80)
+
+
+def test_env_fallbacks_and_bad_env_port() -> None:
+    """COIO_PORT is used when --port is absent, and a bad value is one clear line."""
+    assert_one_line_error(run_cli(env={"COIO_PORT": "nope"}), "$COIO_PORT")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_signal_with_clients_connected_exits_zero(sig: signal.Signals) -> None:
+    """SIGTERM/SIGINT with clients connected: exit 0 in the grace period, no traceback."""
+    with running_server() as server:
+        clients = [server.connect() for _ in range(50)]
+        for sock in clients:
+            recv_exactly(sock, len(BANNER))
+        start = time.monotonic()
+        code = server.stop(sig)
+        elapsed = time.monotonic() - start
+        for sock in clients:
+            sock.close()
+        log = server.log()
+    assert code == 0
+    assert elapsed < 8
+    assert "Traceback" not in log
+    assert "stop accepting" in log
+    with running_server("--port", str(server.port)) as again:  # the port is free at once
+        assert again.port == server.port
