@@ -1,0 +1,7 @@
+"""`python -m tui` runs coio-tui."""
+
+from __future__ import annotations
+
+from .cli import main
+
+raise SystemExit(main())

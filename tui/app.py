@@ -1,0 +1,115 @@
+"""The coio-tui app: composes the tabs and routes commands. Networking runs on trio."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from rich.text import Text
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Header, TabbedContent, TabPane
+
+from . import __version__
+from .net.guest import TrioGuest
+from .net.link import Link
+from .settings import Settings
+from .widgets.chat_input import ChatInput
+from .widgets.chat_pane import ChatPane
+
+
+class CoioApp(App[int]):
+    """A chat client with one tab per connection to a coio server."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "coio"
+    BINDINGS = [
+        Binding("ctrl+n", "new_connection", "New connection"),
+        Binding("f2", "toggle_wire", "Wire"),
+        Binding("f3", "toggle_link", "Connect/Disconnect"),
+        Binding("ctrl+l", "clear", "Clear"),
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+    ]
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__()
+        self.settings = settings
+        self.sub_title = f"{settings.address} · v{__version__}"
+        self.guest = TrioGuest(on_crash=self._network_crashed)
+        self._count = 0
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield TabbedContent(id="tabs")
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        await self.guest.start()
+        for _ in range(self.settings.clients):
+            await self.add_connection()
+
+    async def on_unmount(self) -> None:
+        await self.guest.stop()
+
+    async def add_connection(self) -> ChatPane:
+        """Open one more connection in a new tab, and show it."""
+        self._count += 1
+        n = self._count
+        name = self.settings.name if n == 1 else f"{self.settings.name}-{n}"
+        pane = ChatPane(name, self.settings.address, history=self.settings.history)
+        tabs = self.query_one(TabbedContent)
+        await tabs.add_pane(TabPane(name, pane, id=f"conn-{n}"))
+        link = Link(self.guest, n, self.settings.host, self.settings.port, pane.post_message)
+        pane.attach(link)
+        link.start()
+        tabs.active = f"conn-{n}"
+        pane.query_one(ChatInput).focus()
+        return pane
+
+    @property
+    def active_chat(self) -> ChatPane | None:
+        active = self.query_one(TabbedContent).active_pane
+        return None if active is None else active.query_one(ChatPane)
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        event.pane.query_one(ChatInput).focus()
+
+    async def action_new_connection(self) -> None:
+        await self.add_connection()
+
+    def action_toggle_wire(self) -> None:
+        if chat := self.active_chat:
+            chat.toggle_wire()
+
+    def action_toggle_link(self) -> None:
+        chat = self.active_chat
+        if chat is None or chat.link is None:
+            return
+        if chat.connected:
+            chat.link.disconnect()
+        else:
+            chat.link.connect()
+
+    def action_connect(self) -> None:
+        if (chat := self.active_chat) and chat.link:
+            chat.link.connect()
+
+    def action_disconnect(self) -> None:
+        if (chat := self.active_chat) and chat.link:
+            chat.link.disconnect()
+
+    def action_clear(self) -> None:
+        if chat := self.active_chat:
+            chat.clear()
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Connect", "Connect this tab now", self.action_connect)
+        yield SystemCommand("Disconnect", "Close this tab's connection", self.action_disconnect)
+        yield SystemCommand("New connection", "Open another client tab", self.action_new_connection)
+        yield SystemCommand("Toggle wire pane", "Show the raw bytes", self.action_toggle_wire)
+        yield SystemCommand("Clear", "Clear this tab's transcript and wire", self.action_clear)
+
+    def _network_crashed(self, error: BaseException) -> None:
+        message = Text(f"coio-tui: network side failed: {error!r}", style="bold red")
+        self.exit(return_code=1, message=message)

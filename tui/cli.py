@@ -1,0 +1,123 @@
+"""`coio-tui` command line: flags and environment -> Settings -> the app, with one-line errors."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+from . import __version__
+from .settings import DEFAULT_HOST, DEFAULT_PORT, Settings
+from .widgets.transcript import DEFAULT_HISTORY
+
+PROG = "coio-tui"
+MAX_CLIENTS = 32  # tabs opened from the command line; more is a load test, not a chat
+
+
+def port_number(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be 1-65535, got {value}")
+    return value
+
+
+def bounded_int(low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be {low}-{high}, got {value}")
+        return value
+
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Chat with a coio server: one tab per connection, live round trips, "
+        "and the raw bytes on the wire.",
+    )
+    parser.add_argument(
+        "--host",
+        default=os.environ.get("COIO_HOST", DEFAULT_HOST),
+        help=f"server address (default: $COIO_HOST or {DEFAULT_HOST})",
+    )
+    parser.add_argument(
+        "--port",
+        type=port_number,
+        default=None,
+        help=f"server port (default: $COIO_PORT or {DEFAULT_PORT})",
+    )
+    parser.add_argument("--name", default="client", help="your name on the tabs")
+    parser.add_argument(
+        "--clients",
+        type=bounded_int(1, MAX_CLIENTS),
+        default=1,
+        help="connections to open, one tab each (default: 1)",
+    )
+    parser.add_argument(
+        "--history",
+        type=bounded_int(100, 1_000_000),
+        default=DEFAULT_HISTORY,
+        help="transcript lines kept per tab (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="start a local coio-server on a free port, connect to it, stop it on exit",
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    return parser
+
+
+def parse_settings(argv: Sequence[str] | None = None) -> tuple[Settings, bool]:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.port is None:
+        try:
+            args.port = port_number(os.environ.get("COIO_PORT", str(DEFAULT_PORT)))
+        except argparse.ArgumentTypeError as exc:
+            parser.error(f"$COIO_PORT: {exc}")
+    if not args.name.isprintable() or not args.name.strip():
+        parser.error("--name must be printable text")
+    settings = Settings(
+        host=args.host,
+        port=args.port,
+        name=args.name,
+        clients=args.clients,
+        history=args.history,
+    )
+    return settings, args.demo
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    settings, demo = parse_settings(argv)
+    from .app import CoioApp
+    from .demo import DemoServer, DemoServerError
+
+    server: DemoServer | None = None
+    if demo:
+        try:
+            server = DemoServer()
+        except (DemoServerError, OSError) as exc:
+            print(f"{PROG}: {exc}", file=sys.stderr)
+            return 1
+        settings = Settings(
+            host=server.host,
+            port=server.port,
+            name=settings.name,
+            clients=settings.clients,
+            history=settings.history,
+        )
+    try:
+        return CoioApp(settings).run() or 0
+    finally:
+        if server is not None:
+            server.stop()

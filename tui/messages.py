@@ -1,0 +1,102 @@
+"""Messages from the network side (trio) to the UI. Protocol events are separate types."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from textual.message import Message
+
+
+class LinkState(Enum):
+    CONNECTING = "connecting"  # a TCP connect is under way
+    CONNECTED = "connected"  # connected; the banner decides what the peer is
+    WAITING = "reconnecting"  # the last attempt failed; retrying after a delay
+    CLOSED = "closed by server"  # the server ended the stream
+    OFFLINE = "disconnected"  # the user disconnected; no retries
+    FAILED = "failed"  # the connection broke; a retry follows
+
+
+@dataclass(frozen=True, slots=True)
+class EchoItem:
+    """One echoed line, paired with the line it answers."""
+
+    seq: int  # the sent line's number in this session (0-based)
+    sent: str
+    echo: bytes
+    matches: bool
+    rtt: float  # seconds from write to echo
+    at: float  # wall-clock time of arrival
+
+
+class NetMessage(Message):
+    """Base class: every network message names the connection it is about."""
+
+    def __init__(self, conn_id: int) -> None:
+        super().__init__()
+        self.conn_id = conn_id
+
+
+class StateChanged(NetMessage):
+    """The link changed state; ``detail`` says why, ``retry_in`` when a retry is due."""
+
+    def __init__(
+        self, conn_id: int, state: LinkState, detail: str = "", retry_in: float | None = None
+    ) -> None:
+        super().__init__(conn_id)
+        self.state = state
+        self.detail = detail
+        self.retry_in = retry_in
+
+
+class BannerChecked(NetMessage):
+    """The first bytes arrived: ``ok`` if they were the coio banner; ``data`` is what came."""
+
+    def __init__(self, conn_id: int, ok: bool, data: bytes) -> None:
+        super().__init__(conn_id)
+        self.ok = ok
+        self.data = data
+
+
+class WireChunk(NetMessage):
+    """One TCP read or write for the wire pane: its first bytes, raw, and its full size."""
+
+    def __init__(self, conn_id: int, outgoing: bool, data: bytes, size: int, at: float) -> None:
+        super().__init__(conn_id)
+        self.outgoing = outgoing
+        self.data = data
+        self.size = size
+        self.at = at
+
+
+class LinesSent(NetMessage):
+    """Queued lines were written to the socket (in order)."""
+
+    def __init__(self, conn_id: int, lines: list[tuple[int, str]], at: float) -> None:
+        super().__init__(conn_id)
+        self.lines = lines
+        self.at = at
+
+
+class Echoes(NetMessage):
+    """Echoed lines from one TCP read (batched: one message per read, not per line)."""
+
+    def __init__(self, conn_id: int, items: list[EchoItem]) -> None:
+        super().__init__(conn_id)
+        self.items = items
+
+
+class LinesUnanswered(NetMessage):
+    """The connection dropped before these written lines were echoed."""
+
+    def __init__(self, conn_id: int, seqs: list[int]) -> None:
+        super().__init__(conn_id)
+        self.seqs = seqs
+
+
+class ProtocolBroken(NetMessage):
+    """The peer broke the protocol (e.g. an endless line); ``reason`` is one line."""
+
+    def __init__(self, conn_id: int, reason: str) -> None:
+        super().__init__(conn_id)
+        self.reason = reason

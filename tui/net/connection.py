@@ -1,0 +1,244 @@
+"""One client connection on trio: connect with backoff, then a reader and a writer task."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import trio
+
+from protocol import (
+    ClientConnection,
+    Closed,
+    Echoed,
+    RemoteProtocolError,
+    Welcomed,
+    WrongBanner,
+)
+
+from ..messages import (
+    BannerChecked,
+    Echoes,
+    EchoItem,
+    LinesSent,
+    LinesUnanswered,
+    LinkState,
+    ProtocolBroken,
+    StateChanged,
+    WireChunk,
+)
+from .backoff import Backoff
+
+# Lines the user may have waiting to be sent (typed while disconnected, or faster than the
+# link drains them). Past this the UI refuses the line and keeps it in the input box.
+OUTBOX_LINES = 1000
+# Bytes of each TCP read or write copied into the wire pane: a flooding peer must not fill
+# the UI's message queue with megabytes.
+WIRE_PREVIEW_BYTES = 2048
+RECV_BYTES = 65536
+# Lines written in one send: a pasted block goes out in few writes, yet a long outbox still
+# interleaves with reading echoes.
+WRITE_BATCH_LINES = 256
+CONNECT_TIMEOUT = 5.0
+
+Post = Callable[[object], object]
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    seq: int
+    text: str
+
+
+@dataclass(slots=True)
+class InFlight:
+    seq: int
+    text: str
+    sent_at: float
+
+
+class ConnectionWorker:
+    """The trio side of one connection. Methods without ``async`` run inside trio."""
+
+    def __init__(self, conn_id: int, host: str, port: int, post: Post) -> None:
+        self.conn_id = conn_id
+        self.host = host
+        self.port = port
+        self._post = post
+        self._outbox_send, self._outbox = trio.open_memory_channel[Outgoing](OUTBOX_LINES)
+        self._retry: deque[Outgoing] = deque()  # taken from the outbox, never written
+        self._want_connected = True
+        self._wake = trio.Event()
+        self._session_scope: trio.CancelScope | None = None
+        self.backoff = Backoff()
+
+    # -- called through the trio token from the UI side --------------------------------
+
+    def enqueue(self, item: Outgoing) -> None:
+        """Queue a line; the UI keeps count, so the outbox always has room."""
+        self._outbox_send.send_nowait(item)
+
+    def connect_now(self) -> None:
+        self._want_connected = True
+        self._wake.set()
+
+    def disconnect(self) -> None:
+        self._want_connected = False
+        if self._session_scope is not None:
+            self._session_scope.cancel()
+        self._wake.set()
+
+    # -- the connection loop -----------------------------------------------------------
+
+    async def run(self) -> None:
+        """Connect, serve, and reconnect with capped backoff until cancelled."""
+        while True:
+            if not self._want_connected:
+                self._state(LinkState.OFFLINE)
+                await self._wait_for_wake(None)
+                continue
+            self._state(LinkState.CONNECTING, f"{self.host}:{self.port}")
+            try:
+                with trio.fail_after(CONNECT_TIMEOUT):
+                    stream = await trio.open_tcp_stream(self.host, self.port)
+            except (OSError, trio.TooSlowError) as exc:
+                await self._retry_later(describe(exc))
+                continue
+            self._state(LinkState.CONNECTED, f"{self.host}:{self.port}")
+            ended = await self._session(stream)
+            if not self._want_connected:
+                continue
+            if ended is None:
+                self._state(LinkState.CLOSED)
+            await self._retry_later(ended or "closed by server")
+
+    async def _retry_later(self, reason: str) -> None:
+        delay = self.backoff.next_delay()
+        self._state(LinkState.WAITING, reason, retry_in=delay)
+        await self._wait_for_wake(delay)
+
+    async def _wait_for_wake(self, delay: float | None) -> None:
+        with trio.move_on_after(delay if delay is not None else float("inf")):
+            await self._wake.wait()
+        self._wake = trio.Event()
+
+    def _state(self, state: LinkState, detail: str = "", retry_in: float | None = None) -> None:
+        self._post(StateChanged(self.conn_id, state, detail, retry_in))
+
+    async def _session(self, stream: trio.SocketStream) -> str | None:
+        """Serve one TCP connection; None if the server closed it, else why it broke."""
+        conn = ClientConnection()
+        inflight: deque[InFlight] = deque()
+        welcomed = trio.Event()
+        reason: str | None = None
+        try:
+            async with stream:
+                with trio.CancelScope() as scope:
+                    self._session_scope = scope
+                    async with trio.open_nursery() as nursery:
+                        nursery.start_soon(self._writer, stream, conn, inflight, welcomed)
+                        await self._reader(stream, conn, inflight, welcomed)
+                        nursery.cancel_scope.cancel()
+        except* (OSError, trio.BrokenResourceError, trio.ClosedResourceError) as group:
+            reason = describe(group.exceptions[0])
+        except* RemoteProtocolError as group:
+            reason = str(group.exceptions[0])
+            self._post(ProtocolBroken(self.conn_id, reason))
+        finally:
+            self._session_scope = None
+            if inflight:
+                self._post(LinesUnanswered(self.conn_id, [f.seq for f in inflight]))
+        if reason is None and not self._want_connected:
+            return "disconnected"
+        return reason
+
+    async def _reader(
+        self,
+        stream: trio.SocketStream,
+        conn: ClientConnection,
+        inflight: deque[InFlight],
+        welcomed: trio.Event,
+    ) -> None:
+        post, cid = self._post, self.conn_id
+        while True:
+            data = await stream.receive_some(RECV_BYTES)
+            now = time.perf_counter()
+            wall = time.time()
+            if data:
+                post(WireChunk(cid, False, data[:WIRE_PREVIEW_BYTES], len(data), wall))
+            conn.receive_data(data)
+            items: list[EchoItem] = []
+            for event in conn.events():
+                if isinstance(event, Echoed):
+                    sent = inflight.popleft() if inflight else None
+                    items.append(
+                        EchoItem(
+                            seq=sent.seq if sent else -1,
+                            sent=sent.text if sent else "",
+                            echo=event.line,
+                            matches=event.matches,
+                            rtt=now - sent.sent_at if sent else 0.0,
+                            at=wall,
+                        )
+                    )
+                elif isinstance(event, Welcomed):
+                    self.backoff.reset()
+                    welcomed.set()
+                    post(BannerChecked(cid, True, event.banner))
+                elif isinstance(event, WrongBanner):
+                    post(BannerChecked(cid, False, event.data))
+                elif isinstance(event, Closed):
+                    if items:
+                        post(Echoes(cid, items))
+                    return
+            if items:
+                post(Echoes(cid, items))
+
+    async def _writer(
+        self,
+        stream: trio.SocketStream,
+        conn: ClientConnection,
+        inflight: deque[InFlight],
+        welcomed: trio.Event,
+    ) -> None:
+        # Queued lines wait for the banner: a peer that is not an echo server gets none.
+        await welcomed.wait()
+        while True:
+            batch = [self._retry.popleft() if self._retry else await self._outbox.receive()]
+            while len(batch) < WRITE_BATCH_LINES:
+                if self._retry:
+                    batch.append(self._retry.popleft())
+                    continue
+                try:
+                    batch.append(self._outbox.receive_nowait())
+                except trio.WouldBlock:
+                    break
+            data = b"".join(conn.send_line(item.text) for item in batch)
+            sent_at = time.perf_counter()
+            try:
+                await stream.send_all(data)
+            except BaseException:
+                self._retry.extendleft(reversed(batch))  # never written: they go first next time
+                raise
+            inflight.extend(InFlight(item.seq, item.text, sent_at) for item in batch)
+            wall = time.time()
+            self._post(WireChunk(self.conn_id, True, data[:WIRE_PREVIEW_BYTES], len(data), wall))
+            self._post(LinesSent(self.conn_id, [(i.seq, i.text) for i in batch], wall))
+
+
+def describe(exc: BaseException) -> str:
+    """One line for a network error, for the connection pane."""
+    if isinstance(exc, trio.TooSlowError):
+        return "connect timed out"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused (is coio-server running?)"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror.lower()
+    cause = exc.__cause__
+    if isinstance(cause, BaseExceptionGroup) and cause.exceptions:
+        return describe(cause.exceptions[0])  # trio tried several addresses: the first reason
+    if isinstance(exc, trio.BrokenResourceError):
+        return "connection lost"
+    return str(exc) or type(exc).__name__

@@ -1,0 +1,84 @@
+"""Run trio as a guest on Textual's asyncio loop: one guest run per app."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import outcome
+import trio
+
+
+class TrioGuest:
+    """Owns the app's single trio guest run.
+
+    ``start()`` begins it on the running asyncio loop; ``spawn(fn, *args)`` starts a trio
+    task from the UI side (through the trio token, so trio wakes at once); ``stop()``
+    cancels everything and waits until trio has finished.
+    """
+
+    def __init__(self, on_crash: Callable[[BaseException], None]) -> None:
+        self._on_crash = on_crash
+        self._cancel_scope = trio.CancelScope()  # made first, so stop() always works
+        self._nursery: trio.Nursery | None = None
+        self._token: trio.lowlevel.TrioToken | None = None
+        self._ready: asyncio.Event | None = None
+        self._done: asyncio.Future[outcome.Outcome[None]] | None = None
+
+    @property
+    def token(self) -> trio.lowlevel.TrioToken:
+        if self._token is None:
+            raise RuntimeError("the trio guest run has not started")
+        return self._token
+
+    async def start(self) -> None:
+        """Start the guest run and wait until it accepts tasks."""
+        loop = asyncio.get_running_loop()
+        self._ready = asyncio.Event()
+        self._done = loop.create_future()
+        trio.lowlevel.start_guest_run(
+            self._main,
+            run_sync_soon_threadsafe=loop.call_soon_threadsafe,
+            run_sync_soon_not_threadsafe=loop.call_soon,
+            done_callback=self._finished,
+            host_uses_signal_set_wakeup_fd=True,
+        )
+        await self._ready.wait()
+
+    def spawn(self, fn: Callable[..., Awaitable[Any]], *args: Any) -> None:
+        """Start ``fn(*args)`` as a trio task (callable from the UI side)."""
+        self.token.run_sync_soon(self._start_soon, fn, args)
+
+    def call_soon(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Run a plain function inside trio soon (callable from the UI side)."""
+        self.token.run_sync_soon(fn, *args)
+
+    async def stop(self) -> None:
+        """Cancel every trio task and wait for the guest run to end."""
+        if self._done is None:
+            return
+        if not self._done.done() and self._token is not None:
+            self._token.run_sync_soon(self._cancel_scope.cancel)
+        await self._done  # a crash was already reported through on_crash
+
+    def _start_soon(self, fn: Callable[..., Awaitable[Any]], args: tuple[Any, ...]) -> None:
+        if self._nursery is not None:
+            self._nursery.start_soon(fn, *args)
+
+    async def _main(self) -> None:
+        self._token = trio.lowlevel.current_trio_token()
+        with self._cancel_scope:
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
+                assert self._ready is not None
+                self._ready.set()
+                await trio.sleep_forever()
+
+    def _finished(self, result: outcome.Outcome[None]) -> None:
+        self._nursery = None
+        assert self._done is not None
+        if not self._done.done():
+            self._done.set_result(result)
+        if isinstance(result, outcome.Error):
+            self._on_crash(result.error)

@@ -1,0 +1,49 @@
+"""Per-connection counters and round-trip statistics, kept by the UI from network messages."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+# Round trips kept for p50/p99 and the sparkline: recent behaviour, bounded memory.
+RTT_WINDOW = 1000
+
+
+@dataclass(slots=True)
+class LinkStats:
+    sent_lines: int = 0
+    sent_bytes: int = 0
+    echoed_lines: int = 0
+    received_bytes: int = 0
+    mismatches: int = 0
+    rtts: deque[float] = field(default_factory=lambda: deque(maxlen=RTT_WINDOW))
+
+    def add_rtt(self, seconds: float) -> None:
+        self.rtts.append(seconds)
+
+    @property
+    def last_rtt(self) -> float | None:
+        return self.rtts[-1] if self.rtts else None
+
+    def percentile(self, fraction: float) -> float | None:
+        """The ``fraction`` quantile (0..1) of recent round trips, nearest-rank."""
+        if not self.rtts:
+            return None
+        ordered = sorted(self.rtts)
+        rank = max(0, min(len(ordered) - 1, round(fraction * len(ordered) + 0.5) - 1))
+        return ordered[rank]
+
+
+def format_ms(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    ms = seconds * 1000
+    return f"{ms:.1f} ms" if ms < 100 else f"{ms:.0f} ms"
+
+
+def format_bytes(n: int) -> str:
+    for unit in ("B", "KiB", "MiB"):
+        if n < 1024:
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return f"{n:.1f} GiB"

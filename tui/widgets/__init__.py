@@ -1,0 +1,1 @@
+"""The chat client's widgets, one per file."""

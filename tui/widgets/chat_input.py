@@ -1,0 +1,78 @@
+"""The message box: Enter sends, Up/Down walk the history, a pasted block sends line by line."""
+
+from __future__ import annotations
+
+from textual import events
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import Input
+
+HISTORY_SIZE = 500  # lines remembered for Up/Down
+
+
+class ChatInput(Input):
+    """An ``Input`` with shell-like history and multi-line paste."""
+
+    BINDINGS = [
+        Binding("up", "history_back", "Previous", show=False),
+        Binding("down", "history_forward", "Next", show=False),
+    ]
+
+    class Lines(Message):
+        """The user sent these lines (one for Enter, several for a pasted block)."""
+
+        def __init__(self, chat_input: ChatInput, lines: list[str]) -> None:
+            super().__init__()
+            self.chat_input = chat_input
+            self.lines = lines
+
+        @property
+        def control(self) -> ChatInput:
+            return self.chat_input
+
+    def __init__(self, *, placeholder: str = "", id: str | None = None) -> None:
+        super().__init__(placeholder=placeholder, id=id)
+        self.history: list[str] = []
+        self._cursor = 0  # position in history; len(history) means "the line being typed"
+        self._draft = ""
+
+    def remember(self, line: str) -> None:
+        if line and (not self.history or self.history[-1] != line):
+            self.history.append(line)
+            del self.history[:-HISTORY_SIZE]
+        self._cursor = len(self.history)
+        self._draft = ""
+
+    def action_history_back(self) -> None:
+        if self._cursor == 0:
+            return
+        if self._cursor == len(self.history):
+            self._draft = self.value
+        self._cursor -= 1
+        self._show(self.history[self._cursor])
+
+    def action_history_forward(self) -> None:
+        if self._cursor >= len(self.history):
+            return
+        self._cursor += 1
+        self._show(self._draft if self._cursor == len(self.history) else self.history[self._cursor])
+
+    def _show(self, text: str) -> None:
+        self.value = text
+        self.cursor_position = len(text)
+
+    async def action_submit(self) -> None:
+        line = self.value
+        if not line:
+            return
+        self.post_message(self.Lines(self, [line]))
+
+    def _on_paste(self, event: events.Paste) -> None:
+        lines = event.text.splitlines()
+        if len(lines) <= 1:
+            super()._on_paste(event)
+            return
+        event.stop()
+        # The first pasted line completes whatever is already typed.
+        lines[0] = self.value + lines[0]
+        self.post_message(self.Lines(self, [line for line in lines if line]))

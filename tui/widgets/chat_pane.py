@@ -1,0 +1,160 @@
+"""One connection's tab: transcript, connection pane, wire pane and message box."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widget import Widget
+
+from protocol import MAX_LINE_BYTES
+
+from ..messages import (
+    BannerChecked,
+    Echoes,
+    LinesSent,
+    LinesUnanswered,
+    LinkState,
+    ProtocolBroken,
+    StateChanged,
+    WireChunk,
+)
+from ..net.link import Link
+from ..safe import visible
+from ..stats import LinkStats
+from .chat_input import ChatInput
+from .link_pane import LinkPane
+from .transcript import Transcript
+from .wire import WirePane
+
+
+class ChatPane(Widget):
+    """Everything about one connection. Network messages arrive here, posted by trio."""
+
+    def __init__(self, name: str, address: str, *, history: int, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.chat_name = name
+        self.address = address
+        self.history = history
+        self.stats = LinkStats()
+        self.link: Link | None = None
+        self.connected = False
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="chat-body"):
+            with Vertical(id="chat-main"):
+                yield Transcript(history=self.history, id="transcript")
+                yield WirePane(id="wire")
+            yield LinkPane(self.address, self.stats)
+        yield ChatInput(placeholder=f"message as {self.chat_name} — Enter sends", id="message")
+
+    def attach(self, link: Link) -> None:
+        self.link = link
+
+    @property
+    def transcript(self) -> Transcript:
+        return self.query_one(Transcript)
+
+    @property
+    def link_pane(self) -> LinkPane:
+        return self.query_one(LinkPane)
+
+    def toggle_wire(self) -> None:
+        self.query_one(WirePane).toggle_class("shown")
+
+    def clear(self) -> None:
+        self.transcript.clear()
+        self.query_one(WirePane).clear()
+
+    # -- user input ----------------------------------------------------------------------
+
+    @on(ChatInput.Lines)
+    def send_lines(self, event: ChatInput.Lines) -> None:
+        event.stop()
+        if self.link is None:
+            return
+        box = event.chat_input
+        for index, line in enumerate(event.lines):
+            if len(line.encode("utf-8", "surrogateescape")) > MAX_LINE_BYTES:
+                self.notify(f"line too long (max {MAX_LINE_BYTES} bytes)", severity="error")
+                box.value = "\n".join(event.lines[index:])
+                return
+            if self.link.send_line(line) is None:
+                self.notify("outbox full: wait for the connection to drain", severity="error")
+                box.value = line  # nothing typed is lost
+                return
+            box.remember(line)
+            if not self.connected:
+                self.transcript.add_queued(line)
+        box.value = ""
+        self._sync_queue()
+
+    def _sync_queue(self) -> None:
+        if self.link is not None:
+            self.link_pane.queued = self.link.queued
+            self.link_pane.refresh_view()
+
+    # -- network messages ----------------------------------------------------------------
+
+    @on(StateChanged)
+    def state_changed(self, message: StateChanged) -> None:
+        message.stop()
+        was_connected = self.connected
+        self.connected = message.state is LinkState.CONNECTED
+        self.link_pane.set_state(message.state, message.detail, message.retry_in)
+        if self.connected and not was_connected:
+            self.transcript.add_note(f"connected to {self.address}", "green")
+        elif was_connected and not self.connected:
+            note = message.detail or message.state.value
+            self.transcript.add_note(f"connection ended: {note}", "yellow")
+            self.notify(f"{self.chat_name}: connection ended ({note})", severity="warning")
+
+    @on(BannerChecked)
+    def banner_checked(self, message: BannerChecked) -> None:
+        message.stop()
+        self.link_pane.banner = message.ok
+        self.link_pane.banner_data = message.data
+        self.link_pane.refresh_view()
+        if not message.ok:
+            said = visible(message.data.decode("utf-8", "replace"), 60)
+            self.transcript.add_note(f"⚠ not an echo server; it said: {said}", "bold red")
+            self.notify(f"{self.chat_name}: the peer is not a coio server", severity="error")
+
+    @on(WireChunk)
+    def wire_chunk(self, message: WireChunk) -> None:
+        message.stop()
+        if message.outgoing:
+            self.stats.sent_bytes += message.size
+        else:
+            self.stats.received_bytes += message.size
+        self.query_one(WirePane).add_chunk(message.outgoing, message.data, message.size, message.at)
+
+    @on(LinesSent)
+    def lines_sent(self, message: LinesSent) -> None:
+        message.stop()
+        self.stats.sent_lines += len(message.lines)
+        if self.link is not None:
+            self.link.written(len(message.lines))
+        self.transcript.add_sent(message.lines, message.at)
+        self._sync_queue()
+
+    @on(Echoes)
+    def echoes(self, message: Echoes) -> None:
+        message.stop()
+        for item in message.items:
+            self.stats.add_rtt(item.rtt)
+            if not item.matches:
+                self.stats.mismatches += 1
+        self.stats.echoed_lines += len(message.items)
+        self.transcript.add_echoes(message.items)
+
+    @on(LinesUnanswered)
+    def lines_unanswered(self, message: LinesUnanswered) -> None:
+        message.stop()
+        count = len(message.seqs)
+        self.transcript.add_note(f"{count} sent line(s) got no echo before the link dropped")
+
+    @on(ProtocolBroken)
+    def protocol_broken(self, message: ProtocolBroken) -> None:
+        message.stop()
+        self.transcript.add_note(f"⚠ protocol error: {message.reason}", "bold red")

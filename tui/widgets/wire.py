@@ -1,0 +1,30 @@
+"""The wire pane: every TCP read and write as its own chunk, bytes escaped."""
+
+from __future__ import annotations
+
+import time
+
+from rich.text import Text
+from textual.widgets import RichLog
+
+from ..safe import visible_bytes
+
+WIRE_HISTORY = 2_000  # chunks kept on screen
+
+
+class WirePane(RichLog):
+    """Raw traffic. Control and non-UTF-8 bytes are escaped; nothing reaches the terminal."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(max_lines=WIRE_HISTORY, wrap=True, markup=False, highlight=False, id=id)
+        self.can_focus = False
+        self.border_title = "wire"
+
+    def add_chunk(self, outgoing: bool, data: bytes, size: int, at: float) -> None:
+        stamp = time.strftime("%H:%M:%S", time.localtime(at)) + f".{int(at * 1000) % 1000:03d}"
+        arrow, style = ("→ send", "blue") if outgoing else ("← recv", "green")
+        out = Text(f"{stamp} ", style="dim").append(f"{arrow} {size:>6} B ", style=style)
+        out.append(visible_bytes(data))
+        if size > len(data):
+            out.append(f" … (+{size - len(data)} bytes)", style="dim")
+        self.write(out, scroll_end=self.is_vertical_scroll_end)
