@@ -31,9 +31,10 @@ class CoioApp(App[int]):
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, connect: bool = True) -> None:
         super().__init__()
         self.settings = settings
+        self.connect = connect  # False: tabs without networking (snapshots, previews)
         self.sub_title = f"{settings.address} · v{__version__}"
         self.guest = TrioGuest(on_crash=self._network_crashed)
         self._count = 0
@@ -47,6 +48,7 @@ class CoioApp(App[int]):
         await self.guest.start()
         for _ in range(self.settings.clients):
             await self.add_connection()
+        self.query_one(TabbedContent).active = "conn-1"
 
     async def on_unmount(self) -> None:
         await self.guest.stop()
@@ -59,9 +61,10 @@ class CoioApp(App[int]):
         pane = ChatPane(name, self.settings.address, history=self.settings.history)
         tabs = self.query_one(TabbedContent)
         await tabs.add_pane(TabPane(name, pane, id=f"conn-{n}"))
-        link = Link(self.guest, n, self.settings.host, self.settings.port, pane.post_message)
-        pane.attach(link)
-        link.start()
+        if self.connect:
+            link = Link(self.guest, n, self.settings.host, self.settings.port, pane.post_message)
+            pane.attach(link)
+            link.start()
         tabs.active = f"conn-{n}"
         pane.query_one(ChatInput).focus()
         return pane

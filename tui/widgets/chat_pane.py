@@ -118,6 +118,7 @@ class ChatPane(Widget):
         if not message.ok:
             said = visible(message.data.decode("utf-8", "replace"), 60)
             self.transcript.add_note(f"⚠ not an echo server; it said: {said}", "bold red")
+            self.query_one(WirePane).add_class("shown")  # let the user see what it sent
             self.notify(f"{self.chat_name}: the peer is not a coio server", severity="error")
 
     @on(WireChunk)

@@ -1,0 +1,176 @@
+"""coio-tui against a real coio-server: echoes, history, queueing, faults and safety."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import threading
+
+import pytest
+from textual import events
+
+from tests.support import running_server
+from tests.tui.pilot_support import chats, log_text, wait_for
+from tui.app import CoioApp
+from tui.messages import LinkState
+from tui.settings import Settings
+from tui.widgets.chat_input import ChatInput
+from tui.widgets.wire import WirePane
+
+pytestmark = pytest.mark.asyncio
+
+
+async def test_send_shows_echo_with_round_trip() -> None:
+    """Enter sends the line; the transcript shows the uppercase echo with its RTT."""
+    with running_server() as server:
+        app = CoioApp(Settings(port=server.port))
+        async with app.run_test() as pilot:
+            chat = chats(app)[0]
+            await wait_for(pilot, lambda: chat.link_pane.banner is True)
+            await pilot.press(*"hello straße", "enter")
+            await wait_for(pilot, lambda: chat.stats.echoed_lines == 1)
+            text = log_text(chat.transcript)
+            assert "→ hello straße" in text
+            assert "← HELLO STRASSE · " in text
+            assert " ms" in text.splitlines()[-1]
+            assert chat.query_one(ChatInput).value == ""
+            assert chat.stats.last_rtt is not None
+
+
+async def test_history_walks_with_up_and_down() -> None:
+    """Up recalls earlier lines, newest first; Down returns to the draft."""
+    with running_server() as server:
+        app = CoioApp(Settings(port=server.port))
+        async with app.run_test() as pilot:
+            chat = chats(app)[0]
+            box = chat.query_one(ChatInput)
+            await wait_for(pilot, lambda: chat.connected)
+            for word in ("one", "two"):
+                await pilot.press(*word, "enter")
+            await pilot.press(*"dra")
+            await pilot.press("up")
+            assert box.value == "two"
+            await pilot.press("up")
+            assert box.value == "one"
+            await pilot.press("down", "down")
+            assert box.value == "dra"
+
+
+async def test_multiline_paste_sends_one_line_per_line() -> None:
+    """A pasted block is sent as one chat line per pasted line, in order."""
+    with running_server() as server:
+        app = CoioApp(Settings(port=server.port))
+        async with app.run_test() as pilot:
+            chat = chats(app)[0]
+            await wait_for(pilot, lambda: chat.connected)
+            chat.query_one(ChatInput).post_message(events.Paste("alpha\nbeta\ngamma"))
+            await wait_for(pilot, lambda: chat.stats.echoed_lines == 3)
+            text = log_text(chat.transcript)
+            assert text.index("ALPHA") < text.index("BETA") < text.index("GAMMA")
+
+
+async def test_lines_typed_while_down_are_sent_once_in_order_after_restart() -> None:
+    """Lines typed with the server down are queued, then delivered once, in order."""
+    with running_server() as first:
+        port = first.port
+    app = CoioApp(Settings(port=port))
+    async with app.run_test() as pilot:
+        chat = chats(app)[0]
+        await wait_for(pilot, lambda: chat.link_pane.state is LinkState.WAITING)
+        for i in range(5):
+            await pilot.press(*f"queued {i}", "enter")
+        assert chat.link is not None
+        assert chat.link.queued == 5
+        assert log_text(chat.transcript).count("(queued: sent on reconnect)") == 5
+        with running_server("--port", str(port)):
+            await wait_for(pilot, lambda: chat.stats.echoed_lines == 5, within=30)
+            await pilot.pause(0.3)
+            text = log_text(chat.transcript)
+        echoes = [line for line in text.splitlines() if "← QUEUED" in line]
+        assert [e.split("← ")[1].split(" ·")[0] for e in echoes] == [
+            f"QUEUED {i}" for i in range(5)
+        ]
+        assert chat.link.queued == 0
+
+
+async def test_server_killed_shows_reconnecting_without_crash() -> None:
+    """When the server dies the tab says so and retries; the app keeps running."""
+    with running_server() as server:
+        app = CoioApp(Settings(port=server.port))
+        async with app.run_test() as pilot:
+            chat = chats(app)[0]
+            await wait_for(pilot, lambda: chat.connected)
+            server.stop(signal.SIGKILL)
+            await wait_for(pilot, lambda: chat.link_pane.state is LinkState.WAITING)
+            assert chat.link_pane.retry_at is not None
+            assert "connection ended" in log_text(chat.transcript)
+            assert app.is_running
+
+
+def _fake_http_server() -> tuple[socket.socket, threading.Thread]:
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+            conn.recv(100)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return listener, thread
+
+
+async def test_wrong_banner_is_reported_and_shown_on_the_wire() -> None:
+    """A peer that is not an echo server is flagged; the wire pane shows what it said."""
+    listener, thread = _fake_http_server()
+    with listener:
+        app = CoioApp(Settings(port=listener.getsockname()[1]))
+        async with app.run_test() as pilot:
+            chat = chats(app)[0]
+            await wait_for(pilot, lambda: chat.link_pane.banner is False)
+            assert "not an echo server" in log_text(chat.transcript)
+            wire = chat.query_one(WirePane)
+            assert wire.has_class("shown")
+            await wait_for(pilot, lambda: "HTTP/1.1 400 Bad Request\\r\\n" in log_text(wire))
+            assert "not an echo server" in chat.link_pane.render_text().plain
+    thread.join(5)
+
+
+async def test_several_connections_each_get_their_own_echo() -> None:
+    """--clients 3 opens three tabs; each sends and sees only its own echo."""
+    with running_server() as server:
+        app = CoioApp(Settings(port=server.port, clients=3))
+        async with app.run_test() as pilot:
+            panes = chats(app)
+            assert len(panes) == 3
+            await wait_for(pilot, lambda: all(p.connected for p in panes))
+            for n, pane in enumerate(panes):
+                assert pane.link is not None
+                pane.link.send_line(f"from tab {n}")
+            await wait_for(pilot, lambda: all(p.stats.echoed_lines == 1 for p in panes))
+            for n, pane in enumerate(panes):
+                text = log_text(pane.transcript)
+                assert f"FROM TAB {n}" in text
+                assert all(f"FROM TAB {m}" not in text for m in range(3) if m != n)
+            await pilot.press("ctrl+n")
+            await wait_for(pilot, lambda: len(chats(app)) == 4)
+
+
+async def test_markup_and_escapes_from_the_network_are_shown_literally() -> None:
+    """Echoed markup and terminal escapes are shown as text, never interpreted."""
+    evil = "[bold red]x [@click=app.quit]q[/] \x1b[31mred \x1b]52;c;aGk=\x07"
+    with running_server() as server:
+        app = CoioApp(Settings(port=server.port))
+        async with app.run_test() as pilot:
+            chat = chats(app)[0]
+            await wait_for(pilot, lambda: chat.connected)
+            assert chat.link is not None
+            chat.link.send_line(evil)
+            await wait_for(pilot, lambda: chat.stats.echoed_lines == 1)
+            text = log_text(chat.transcript)
+            assert "[BOLD RED]X [@CLICK=APP.QUIT]Q[/]" in text
+            assert "\\x1b[31MRED" in text
+            assert "\\x1b]52;C;AGK=\\x07" in text
+            assert "\x1b" not in text
+            assert app.is_running
