@@ -47,7 +47,10 @@ class ClientConnection:
         """Return the wire bytes for one chat line (a newline is added)."""
         if self.state in (ClientState.CLOSED, ClientState.BROKEN):
             raise LocalProtocolError(f"send_line() in state {self.state.name}")
-        data = line.encode("utf-8", "surrogateescape") if isinstance(line, str) else bytes(line)
+        try:
+            data = line.encode("utf-8", "surrogateescape") if isinstance(line, str) else bytes(line)
+        except UnicodeEncodeError as exc:
+            raise LocalProtocolError(f"line is not encodable text: {exc.reason}") from None
         if NEWLINE in data:
             raise LocalProtocolError("a line must not contain a newline; send one line per call")
         if len(data) > MAX_LINE_BYTES:
