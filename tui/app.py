@@ -75,7 +75,8 @@ class CoioApp(App[int]):
         return None if active is None else active.query_one(ChatPane)
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
-        event.pane.query_one(ChatInput).focus()
+        for box in event.pane.query(ChatInput):  # absent while a new tab is still composing
+            box.focus()
 
     async def action_new_connection(self) -> None:
         await self.add_connection()

@@ -8,6 +8,7 @@ import threading
 
 import pytest
 from textual import events
+from textual.widgets import TabbedContent
 
 from tests.support import running_server
 from tests.tui.pilot_support import chats, log_text, wait_for
@@ -150,6 +151,8 @@ async def test_several_connections_each_get_their_own_echo() -> None:
                 pane.link.send_line(f"from tab {n}")
             await wait_for(pilot, lambda: all(p.stats.echoed_lines == 1 for p in panes))
             for n, pane in enumerate(panes):
+                app.query_one(TabbedContent).active = f"conn-{n + 1}"  # hidden logs render later
+                await wait_for(pilot, lambda pane=pane: "FROM TAB" in log_text(pane.transcript))
                 text = log_text(pane.transcript)
                 assert f"FROM TAB {n}" in text
                 assert all(f"FROM TAB {m}" not in text for m in range(3) if m != n)

@@ -92,7 +92,7 @@ class ChatPane(Widget):
     def _sync_queue(self) -> None:
         if self.link is not None:
             self.link_pane.queued = self.link.queued
-            self.link_pane.refresh_view()
+            self.link_pane.mark_dirty()
 
     # -- network messages ----------------------------------------------------------------
 
@@ -148,6 +148,7 @@ class ChatPane(Widget):
                 self.stats.mismatches += 1
         self.stats.echoed_lines += len(message.items)
         self.transcript.add_echoes(message.items)
+        self.link_pane.mark_dirty()
 
     @on(LinesUnanswered)
     def lines_unanswered(self, message: LinesUnanswered) -> None:

@@ -15,6 +15,8 @@ from ..safe import visible
 from ..stats import LinkStats, format_bytes, format_ms
 
 SPARK_POINTS = 60  # recent round trips drawn in the sparkline
+# Figures redraw at most this often while messages pour in (one redraw per burst, not per line).
+REDRAW_DELAY = 0.1
 
 _STATE_STYLE = {
     LinkState.CONNECTING: "yellow",
@@ -43,6 +45,7 @@ class LinkPane(Vertical):
         self.banner_data = b""
         self.connected_at: float | None = None
         self.queued = 0
+        self._redraw_pending = False
         self.border_title = "connection"
 
     def compose(self) -> ComposeResult:
@@ -53,6 +56,12 @@ class LinkPane(Vertical):
     def on_mount(self) -> None:
         self.refresh_view()
         self.set_interval(1.0, self.refresh_view)
+
+    def mark_dirty(self) -> None:
+        """Figures changed: redraw soon, once for a whole burst of messages."""
+        if not self._redraw_pending:
+            self._redraw_pending = True
+            self.set_timer(REDRAW_DELAY, self.refresh_view)
 
     def set_state(self, state: LinkState, detail: str, retry_in: float | None) -> None:
         self.state = state
@@ -99,6 +108,7 @@ class LinkPane(Vertical):
         return out
 
     def refresh_view(self) -> None:
+        self._redraw_pending = False
         self.query_one("#link-text", Static).update(self.render_text())
         points = list(self.stats.rtts)[-SPARK_POINTS:]
         self.query_one("#rtt-spark", Sparkline).data = [p * 1000 for p in points]

@@ -1,0 +1,98 @@
+"""SVG snapshots of the main screens: fixed clock, messages fed in, no live network."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+from textual.pilot import Pilot
+
+from tests.tui.pilot_support import chats
+from tui.app import CoioApp
+from tui.messages import (
+    BannerChecked,
+    Echoes,
+    EchoItem,
+    LinesSent,
+    LinkState,
+    StateChanged,
+    WireChunk,
+)
+from tui.settings import Settings
+
+T0 = 1_764_000_000.0  # a fixed wall-clock moment for every timestamp shown
+SIZE = (110, 32)
+
+
+@pytest.fixture(autouse=True)
+def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Timestamps render in UTC, whatever the machine's zone."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def offline_app(clients: int = 1) -> CoioApp:
+    return CoioApp(Settings(port=8080, clients=clients), connect=False)
+
+
+async def feed_chat(pilot: Pilot[int], banner_ok: bool = True) -> None:
+    app = pilot.app
+    assert isinstance(app, CoioApp)
+    for chat in chats(app):
+        chat.transcript.clock = lambda: T0
+        chat.link_pane.clock = lambda: T0 + 42
+        chat.post_message(StateChanged(1, LinkState.CONNECTED, "127.0.0.1:8080"))
+        await pilot.pause()
+        chat.link_pane.connected_at = T0
+        if not banner_ok:
+            said = b"HTTP/1.1 400 Bad Request\r\n\r\n"
+            chat.post_message(WireChunk(1, False, said, len(said), T0))
+            chat.post_message(BannerChecked(1, False, said))
+            continue
+        chat.post_message(WireChunk(1, False, b"welcome!", 8, T0))
+        chat.post_message(BannerChecked(1, True, b"welcome!"))
+        lines = ["hello", "straße", "[bold]not markup[/]", "tab\there \x1b[31m"]
+        wire = b"".join(line.encode() + b"\n" for line in lines)
+        chat.post_message(WireChunk(1, True, wire, len(wire), T0 + 1))
+        chat.post_message(LinesSent(1, list(enumerate(lines)), T0 + 1))
+        items = [
+            EchoItem(i, line, line.upper().encode(), True, 0.0004 + i * 0.0001, T0 + 1)
+            for i, line in enumerate(lines)
+        ]
+        echo = b"".join(item.echo + b"\n" for item in items)
+        chat.post_message(WireChunk(1, False, echo, len(echo), T0 + 1))
+        chat.post_message(Echoes(1, items))
+    await pilot.pause(0.3)  # past the connection pane's redraw delay
+
+
+def test_chat_screen(snap_compare) -> None:
+    """The chat tab: transcript with round trips and the connection pane."""
+    assert snap_compare(offline_app(), terminal_size=SIZE, run_before=feed_chat)
+
+
+def test_chat_screen_with_wire_pane(snap_compare) -> None:
+    """F2 shows the wire pane with each read and write as its own escaped chunk."""
+
+    async def run_before(pilot: Pilot[int]) -> None:
+        await feed_chat(pilot)
+        await pilot.press("f2")
+
+    assert snap_compare(offline_app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_wrong_banner_screen(snap_compare) -> None:
+    """A peer that is not an echo server: the warning and what it said."""
+
+    async def run_before(pilot: Pilot[int]) -> None:
+        await feed_chat(pilot, banner_ok=False)
+
+    assert snap_compare(offline_app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_three_tabs(snap_compare) -> None:
+    """--clients 3: three tabs, the first one shown."""
+    assert snap_compare(offline_app(3), terminal_size=SIZE, run_before=feed_chat)
