@@ -47,14 +47,14 @@ class CoioApp(App[int]):
     async def on_mount(self) -> None:
         await self.guest.start()
         for _ in range(self.settings.clients):
-            await self.add_connection()
-        self.query_one(TabbedContent).active = "conn-1"
+            await self.add_connection(show=False)
+        self.query_one("#conn-1 ChatInput", ChatInput).focus()
 
     async def on_unmount(self) -> None:
         await self.guest.stop()
 
-    async def add_connection(self) -> ChatPane:
-        """Open one more connection in a new tab, and show it."""
+    async def add_connection(self, *, show: bool = True) -> ChatPane:
+        """Open one more connection in a new tab (and show it, unless told not to)."""
         self._count += 1
         n = self._count
         name = self.settings.name if n == 1 else f"{self.settings.name}-{n}"
@@ -65,8 +65,9 @@ class CoioApp(App[int]):
             link = Link(self.guest, n, self.settings.host, self.settings.port, pane.post_message)
             pane.attach(link)
             link.start()
-        tabs.active = f"conn-{n}"
-        pane.query_one(ChatInput).focus()
+        if show:
+            tabs.active = f"conn-{n}"
+            pane.query_one(ChatInput).focus()
         return pane
 
     @property

@@ -78,6 +78,14 @@ class LinesSent(NetMessage):
         self.at = at
 
 
+class LinesRequeued(NetMessage):
+    """A write failed: the last ``count`` lines reported sent go back to the queue."""
+
+    def __init__(self, conn_id: int, count: int) -> None:
+        super().__init__(conn_id)
+        self.count = count
+
+
 class Echoes(NetMessage):
     """Echoed lines from one TCP read (batched: one message per read, not per line)."""
 

@@ -22,6 +22,7 @@ from ..messages import (
     BannerChecked,
     Echoes,
     EchoItem,
+    LinesRequeued,
     LinesSent,
     LinesUnanswered,
     LinkState,
@@ -216,19 +217,21 @@ class ConnectionWorker:
                 except trio.WouldBlock:
                     break
             data = b"".join(conn.send_line(item.text) for item in batch)
-            # In flight before the write: the echo may arrive before send_all returns.
+            # Recorded and reported before the write: the echo may arrive before send_all
+            # returns, and the transcript must show the line before its answer.
             sent_at = time.perf_counter()
             inflight.extend(InFlight(item.seq, item.text, sent_at) for item in batch)
+            wall = time.time()
+            self._post(WireChunk(self.conn_id, True, data[:WIRE_PREVIEW_BYTES], len(data), wall))
+            self._post(LinesSent(self.conn_id, [(i.seq, i.text) for i in batch], wall))
             try:
                 await stream.send_all(data)
             except BaseException:
                 for _ in batch:
                     inflight.pop()
                 self._retry.extendleft(reversed(batch))  # never written: they go first next time
+                self._post(LinesRequeued(self.conn_id, len(batch)))
                 raise
-            wall = time.time()
-            self._post(WireChunk(self.conn_id, True, data[:WIRE_PREVIEW_BYTES], len(data), wall))
-            self._post(LinesSent(self.conn_id, [(i.seq, i.text) for i in batch], wall))
 
 
 def describe(exc: BaseException) -> str:

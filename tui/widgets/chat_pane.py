@@ -12,6 +12,7 @@ from protocol import MAX_LINE_BYTES
 from ..messages import (
     BannerChecked,
     Echoes,
+    LinesRequeued,
     LinesSent,
     LinesUnanswered,
     LinkState,
@@ -137,6 +138,15 @@ class ChatPane(Widget):
         if self.link is not None:
             self.link.written(len(message.lines))
         self.transcript.add_sent(message.lines, message.at)
+        self._sync_queue()
+
+    @on(LinesRequeued)
+    def lines_requeued(self, message: LinesRequeued) -> None:
+        message.stop()
+        self.stats.sent_lines -= message.count
+        if self.link is not None:
+            self.link.written(-message.count)
+        self.transcript.add_note(f"{message.count} line(s) not written: they go first on reconnect")
         self._sync_queue()
 
     @on(Echoes)
