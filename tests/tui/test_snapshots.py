@@ -20,6 +20,7 @@ from tui.messages import (
     WireChunk,
 )
 from tui.settings import Settings
+from tui.widgets.chat_input import ChatInput
 
 T0 = 1_764_000_000.0  # a fixed wall-clock moment for every timestamp shown
 SIZE = (110, 32)
@@ -42,6 +43,8 @@ def offline_app(clients: int = 1) -> CoioApp:
 async def feed_chat(pilot: Pilot[int], banner_ok: bool = True) -> None:
     app = pilot.app
     assert isinstance(app, CoioApp)
+    for box in app.query(ChatInput):
+        box.cursor_blink = False  # a blinking cursor would make each capture depend on timing
     for chat in chats(app):
         chat.transcript.clock = lambda: T0
         chat.link_pane.clock = lambda: T0 + 42
