@@ -6,24 +6,24 @@ import time
 from collections.abc import Callable, Iterable
 
 from rich.text import Text
-from textual.widgets import RichLog
 
 from ..messages import EchoItem
 from ..safe import visible, visible_bytes
 from ..stats import format_ms
+from .selectable_log import SelectableLog
 
 DEFAULT_HISTORY = 10_000  # lines kept; older ones scroll away so memory stays bounded
 
 Clock = Callable[[], float]
 
 
-class Transcript(RichLog):
+class Transcript(SelectableLog):
     """Chat history. Network text is written as Rich ``Text``: never parsed as markup."""
 
     def __init__(
         self, *, history: int = DEFAULT_HISTORY, clock: Clock = time.time, id: str | None = None
     ) -> None:
-        super().__init__(max_lines=history, wrap=True, markup=False, highlight=False, id=id)
+        super().__init__(max_lines=history, id=id)
         self.clock = clock
         self.can_focus = False
 

@@ -5,18 +5,18 @@ from __future__ import annotations
 import time
 
 from rich.text import Text
-from textual.widgets import RichLog
 
 from ..safe import visible_bytes
+from .selectable_log import SelectableLog
 
 WIRE_HISTORY = 2_000  # chunks kept on screen
 
 
-class WirePane(RichLog):
+class WirePane(SelectableLog):
     """Raw traffic. Control and non-UTF-8 bytes are escaped; nothing reaches the terminal."""
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(max_lines=WIRE_HISTORY, wrap=True, markup=False, highlight=False, id=id)
+        super().__init__(max_lines=WIRE_HISTORY, id=id)
         self.can_focus = False
         self.border_title = "wire"
 
