@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 
 from . import __version__
 from .settings import DEFAULT_HOST, DEFAULT_PORT, Settings
+from .web.options import add_serve_arguments
 from .widgets.transcript import DEFAULT_HISTORY
 
 PROG = "coio-tui"
@@ -73,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="start a local coio-server on a free port, connect to it, stop it on exit",
     )
+    add_serve_arguments(parser)
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     return parser
 
@@ -98,6 +100,10 @@ def parse_settings(argv: Sequence[str] | None = None) -> tuple[Settings, bool]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from .web.cli import serve_if_asked
+
+    if (code := serve_if_asked(argv)) is not None:
+        return code
     settings, demo = parse_settings(argv)
     from .app import CoioApp
     from .demo import DemoServer, DemoServerError

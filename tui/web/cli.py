@@ -1,0 +1,77 @@
+"""`coio-tui --serve`: the web server's side of the command line, with one-line errors."""
+
+from __future__ import annotations
+
+import socket
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .options import is_loopback, tab_arguments
+
+
+def tab_command(argv: Sequence[str], host: str, port: int) -> list[str]:
+    """The program every browser tab runs: coio-tui with the user's flags, on host:port."""
+    script = Path(sys.executable).parent / "coio-tui"
+    program = [str(script)] if script.exists() else [sys.executable, "-m", "tui"]
+    return [*program, *tab_arguments(argv), "--host", host, "--port", str(port)]
+
+
+def url_for(host: str, port: int) -> str:
+    """The address to open: the bound one, or this machine's name for a wildcard bind."""
+    if host in ("0.0.0.0", "::"):
+        host = socket.gethostname()
+    return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
+
+
+def serve_if_asked(argv: Sequence[str] | None = None) -> int | None:
+    """Serve coio-tui to browsers if the command line asks for it (exit code), else None."""
+    from ..cli import PROG, build_parser, parse_settings
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
+    if not args.serve:
+        return None
+    settings = parse_settings(argv)[0]  # the same checks as the terminal app
+
+    from ..demo import DemoServer, DemoServerError
+    from .serve import TabServer, bind
+
+    try:
+        sock = bind(args.serve_host, args.serve_port)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        print(
+            f"{PROG}: cannot serve on {args.serve_host}:{args.serve_port}: {reason}",
+            file=sys.stderr,
+        )
+        return 1
+    host, port = sock.getsockname()[:2]
+    if not is_loopback(args.serve_host):
+        print(
+            f"{PROG}: warning: serving on {args.serve_host}, not loopback: anyone who can reach "
+            "this machine can open a client",
+            file=sys.stderr,
+        )
+    demo: DemoServer | None = None
+    try:
+        target_host, target_port = settings.host, settings.port
+        if args.demo:
+            try:
+                demo = DemoServer()
+            except (DemoServerError, OSError) as exc:
+                print(f"{PROG}: {exc}", file=sys.stderr)
+                return 1
+            target_host, target_port = demo.host, demo.port
+        server = TabServer(tab_command(argv, target_host, target_port), title="coio")
+        print(
+            f"{PROG}: serving {url_for(host, port)} (each browser tab is a client of "
+            f"{target_host}:{target_port}; Ctrl+C stops)",
+            flush=True,
+        )
+        server.serve_on(sock)
+    finally:
+        sock.close()
+        if demo is not None:
+            demo.stop()
+    return 0

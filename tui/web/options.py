@@ -1,0 +1,66 @@
+"""The browser view's command-line flags; light to import (no web server here)."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+from collections.abc import Sequence
+
+DEFAULT_SERVE_HOST = "127.0.0.1"
+DEFAULT_SERVE_PORT = 8000
+
+
+def serve_port(text: str) -> int:
+    """A web port: 1-65535, or 0 for any free port (the URL printed names it)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be 0-65535, got {value}")
+    return value
+
+
+def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add --serve, --serve-host and --serve-port to coio-tui's parser."""
+    group = parser.add_argument_group("browser view")
+    group.add_argument(
+        "--serve",
+        action="store_true",
+        help="serve coio-tui to web browsers instead: every browser tab is its own client",
+    )
+    group.add_argument(
+        "--serve-host",
+        default=DEFAULT_SERVE_HOST,
+        help="address the web page is served on (default: %(default)s, this machine only)",
+    )
+    group.add_argument(
+        "--serve-port",
+        type=serve_port,
+        default=DEFAULT_SERVE_PORT,
+        help="web port (default: %(default)s; 0 picks a free one)",
+    )
+
+
+def is_loopback(host: str) -> bool:
+    """Whether binding to ``host`` keeps the web view on this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def tab_arguments(argv: Sequence[str]) -> list[str]:
+    """``argv`` without the flags that only the web server reads (serve flags and --demo).
+
+    The rest (--name, --clients, ...) is handed to every tab's coio-tui unchanged.
+    """
+    own = argparse.ArgumentParser(add_help=False)
+    own.add_argument("--serve", action="store_true")
+    own.add_argument("--serve-host")
+    own.add_argument("--serve-port")
+    own.add_argument("--demo", action="store_true")
+    _, rest = own.parse_known_args(list(argv))
+    return rest
