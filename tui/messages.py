@@ -87,11 +87,15 @@ class LinesRequeued(NetMessage):
 
 
 class Echoes(NetMessage):
-    """Echoed lines from one TCP read (batched: one message per read, not per line)."""
+    """Echoed lines from one TCP read (batched: one message per read, not per line).
 
-    def __init__(self, conn_id: int, items: list[EchoItem]) -> None:
+    ``skipped`` counts unsolicited lines from that read that were only counted, not kept.
+    """
+
+    def __init__(self, conn_id: int, items: list[EchoItem], skipped: int = 0) -> None:
         super().__init__(conn_id)
         self.items = items
+        self.skipped = skipped
 
 
 class LinesUnanswered(NetMessage):

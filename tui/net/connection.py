@@ -43,6 +43,11 @@ RECV_BYTES = 65536
 # interleaves with reading echoes.
 WRITE_BATCH_LINES = 256
 CONNECT_TIMEOUT = 5.0
+# TCP reads posted to the UI and not yet shown. Past this the reader stops reading, so a
+# flooding peer meets TCP backpressure instead of growing the UI's message queue.
+MAX_UNSHOWN_READS = 8
+# Unsolicited lines (more echoes than lines sent) itemised per read; the rest are counted.
+MAX_UNSOLICITED_PER_READ = 50
 
 Post = Callable[[object], object]
 
@@ -74,12 +79,18 @@ class ConnectionWorker:
         self._wake = trio.Event()
         self._session_scope: trio.CancelScope | None = None
         self.backoff = Backoff()
+        self.unshown_reads = 0  # reads posted to the UI and not shown yet
+        self._caught_up = trio.Event()
 
     # -- called through the trio token from the UI side --------------------------------
 
     def enqueue(self, item: Outgoing) -> None:
         """Queue a line; the UI keeps count, so the outbox always has room."""
         self._outbox_send.send_nowait(item)
+
+    def read_shown(self) -> None:
+        self.unshown_reads -= 1
+        self._caught_up.set()
 
     def connect_now(self) -> None:
         self._want_connected = True
@@ -164,16 +175,26 @@ class ConnectionWorker:
     ) -> None:
         post, cid = self._post, self.conn_id
         while True:
+            while self.unshown_reads >= MAX_UNSHOWN_READS:  # the UI is behind: let it catch up
+                self._caught_up = trio.Event()
+                await self._caught_up.wait()
             data = await stream.receive_some(RECV_BYTES)
             now = time.perf_counter()
             wall = time.time()
             if data:
+                self.unshown_reads += 1
                 post(WireChunk(cid, False, data[:WIRE_PREVIEW_BYTES], len(data), wall))
             conn.receive_data(data)
             items: list[EchoItem] = []
+            unsolicited = skipped = 0
             for event in conn.events():
                 if isinstance(event, Echoed):
                     sent = inflight.popleft() if inflight else None
+                    if sent is None:
+                        unsolicited += 1
+                        if unsolicited > MAX_UNSOLICITED_PER_READ:
+                            skipped += 1
+                            continue
                     items.append(
                         EchoItem(
                             seq=sent.seq if sent else -1,
@@ -191,11 +212,11 @@ class ConnectionWorker:
                 elif isinstance(event, WrongBanner):
                     post(BannerChecked(cid, False, event.data))
                 elif isinstance(event, Closed):
-                    if items:
-                        post(Echoes(cid, items))
+                    if items or skipped:
+                        post(Echoes(cid, items, skipped))
                     return
-            if items:
-                post(Echoes(cid, items))
+            if items or skipped:
+                post(Echoes(cid, items, skipped))
 
     async def _writer(
         self,

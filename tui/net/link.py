@@ -33,6 +33,10 @@ class Link:
         """Trio reports ``count`` queued lines written."""
         self.queued -= count
 
+    def read_shown(self) -> None:
+        """The UI showed one TCP read: the reader may take another."""
+        self._guest.call_soon(self.worker.read_shown)
+
     def connect(self) -> None:
         self._guest.call_soon(self.worker.connect_now)
 

@@ -129,6 +129,8 @@ class ChatPane(Widget):
             self.stats.sent_bytes += message.size
         else:
             self.stats.received_bytes += message.size
+            if self.link is not None:
+                self.link.read_shown()
         self.query_one(WirePane).add_chunk(message.outgoing, message.data, message.size, message.at)
 
     @on(LinesSent)
@@ -156,8 +158,11 @@ class ChatPane(Widget):
             self.stats.add_rtt(item.rtt)
             if not item.matches:
                 self.stats.mismatches += 1
-        self.stats.echoed_lines += len(message.items)
+        self.stats.echoed_lines += len(message.items) + message.skipped
+        self.stats.mismatches += message.skipped
         self.transcript.add_echoes(message.items)
+        if message.skipped:
+            self.transcript.add_note(f"⚠ {message.skipped} more unsolicited lines", "bold red")
         self.link_pane.mark_dirty()
 
     @on(LinesUnanswered)
