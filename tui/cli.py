@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from collections.abc import Callable, Sequence
 
 from . import __version__
-from .settings import DEFAULT_HOST, DEFAULT_PORT, Settings
+from .net.bots import MAX_BOT_RATE, MAX_BOTS
+from .settings import DEFAULT_BOT_RATE, DEFAULT_HOST, DEFAULT_PORT, Settings
 from .web.options import add_serve_arguments
 from .widgets.transcript import DEFAULT_HISTORY
 
@@ -34,6 +36,19 @@ def bounded_int(low: int, high: int) -> Callable[[str], int]:
             raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
         if not low <= value <= high:
             raise argparse.ArgumentTypeError(f"must be {low}-{high}, got {value}")
+        return value
+
+    return parse
+
+
+def bounded_float(low: float, high: float) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if not low <= value <= high:  # also refuses nan
+            raise argparse.ArgumentTypeError(f"must be {low:g}-{high:g}, got {text}")
         return value
 
     return parse
@@ -70,6 +85,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="transcript lines kept per tab (default: %(default)s)",
     )
     parser.add_argument(
+        "--bots",
+        type=bounded_int(0, MAX_BOTS),
+        default=0,
+        help="simulated clients chatting alongside you, shown in the room bar (default: 0)",
+    )
+    parser.add_argument(
+        "--bot-rate",
+        type=bounded_float(0.1, MAX_BOT_RATE),
+        default=DEFAULT_BOT_RATE,
+        metavar="PER_SECOND",
+        help="lines per second each bot sends (default: %(default)g)",
+    )
+    parser.add_argument(
         "--demo",
         action="store_true",
         help="start a local coio-server on a free port, connect to it, stop it on exit",
@@ -95,6 +123,8 @@ def parse_settings(argv: Sequence[str] | None = None) -> tuple[Settings, bool]:
         name=args.name,
         clients=args.clients,
         history=args.history,
+        bots=args.bots,
+        bot_rate=args.bot_rate,
     )
     return settings, args.demo
 
@@ -111,19 +141,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     server: DemoServer | None = None
     if demo:
         try:
-            server = DemoServer()
+            server = DemoServer(log=True)
         except (DemoServerError, OSError) as exc:
             print(f"{PROG}: {exc}", file=sys.stderr)
             return 1
-        settings = Settings(
-            host=server.host,
-            port=server.port,
-            name=settings.name,
-            clients=settings.clients,
-            history=settings.history,
-        )
+        settings = dataclasses.replace(settings, host=server.host, port=server.port)
     try:
-        return CoioApp(settings).run() or 0
+        log_fd = None if server is None else server.log_fd
+        return CoioApp(settings, server_log=log_fd).run() or 0
     finally:
         if server is not None:
             server.stop()
