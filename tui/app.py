@@ -11,11 +11,16 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, TabbedContent, TabPane
 
 from . import __version__
+from .demo import STATS_INTERVAL
+from .messages import BotsReport, ServerReport
+from .net.bots import BotSwarm
 from .net.guest import TrioGuest
 from .net.link import Link
+from .net.server_watch import watch_server_log
 from .settings import Settings
 from .widgets.chat_input import ChatInput
 from .widgets.chat_pane import ChatPane
+from .widgets.room_bar import RoomBar
 
 
 class CoioApp(App[int]):
@@ -31,16 +36,25 @@ class CoioApp(App[int]):
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
 
-    def __init__(self, settings: Settings, *, connect: bool = True) -> None:
+    def __init__(
+        self, settings: Settings, *, connect: bool = True, server_log: int | None = None
+    ) -> None:
         super().__init__()
         self.settings = settings
         self.connect = connect  # False: tabs without networking (snapshots, previews)
+        self.server_log = server_log  # the demo server's stderr, read for its live figures
         self.sub_title = f"{settings.address} · v{__version__}"
         self.guest = TrioGuest(on_crash=self._network_crashed)
         self._count = 0
 
     def compose(self) -> ComposeResult:
         yield Header()
+        if self.settings.bots or self.server_log is not None:
+            yield RoomBar(
+                bots=self.settings.bots,
+                rate=self.settings.bot_rate,
+                watching_server=self.server_log is not None,
+            )
         yield TabbedContent(id="tabs")
         yield Footer()
 
@@ -49,6 +63,13 @@ class CoioApp(App[int]):
         for _ in range(self.settings.clients):
             await self.add_connection(show=False)
         self.query_one("#conn-1 ChatInput", ChatInput).focus()
+        s = self.settings
+        if self.connect and s.bots:
+            swarm = BotSwarm(s.bots, s.bot_rate, s.host, s.port, self.post_message)
+            self.guest.spawn(swarm.run)
+        if self.server_log is not None:
+            stale = 2.5 * STATS_INTERVAL  # no stats line for this long: nothing moves
+            self.guest.spawn(watch_server_log, self.server_log, self.post_message, stale)
 
     async def on_unmount(self) -> None:
         await self.guest.stop()
@@ -115,6 +136,14 @@ class CoioApp(App[int]):
         yield SystemCommand("Toggle wire pane", "Show the raw bytes", self.action_toggle_wire)
         yield SystemCommand("Clear", "Clear this tab's transcript and wire", self.action_clear)
 
+    def on_bots_report(self, report: BotsReport) -> None:
+        self.query_one(RoomBar).show_bots(report)
+
+    def on_server_report(self, report: ServerReport) -> None:
+        self.query_one(RoomBar).show_server(report)
+
     def _network_crashed(self, error: BaseException) -> None:
+        while isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:
+            error = error.exceptions[0]  # trio wraps a task's error in a group per nursery
         message = Text(f"coio-tui: network side failed: {error!r}", style="bold red")
         self.exit(return_code=1, message=message)

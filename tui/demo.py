@@ -9,6 +9,8 @@ from pathlib import Path
 
 LISTEN_LINE = re.compile(r"listening on \[?([0-9a-fA-F.:]+)\]?:(\d+)")
 STOP_GRACE = 5.0  # seconds the server gets to exit after SIGTERM
+# The demo server logs a stats line this often (when anything moved); the app shows it.
+STATS_INTERVAL = 1.0
 
 
 class DemoServerError(RuntimeError):
@@ -21,23 +23,31 @@ def server_command() -> list[str]:
 
 
 class DemoServer:
-    """A coio-server child process bound to 127.0.0.1 on a free port."""
+    """A coio-server child process bound to 127.0.0.1 on a free port.
 
-    def __init__(self, extra: list[str] | None = None) -> None:
-        cmd = [*server_command(), "--host", "127.0.0.1", "--port", "0", *(extra or [])]
+    With ``log=True`` its log (stderr) is a pipe and ``log_fd`` its read end, for the app to
+    show the server's live figures; the reader must keep reading, or the server blocks once
+    the pipe is full. Otherwise the log is discarded and ``log_fd`` is None.
+    """
+
+    def __init__(self, extra: list[str] | None = None, *, log: bool = False) -> None:
+        cmd = [*server_command(), "--host", "127.0.0.1", "--port", "0"]
+        cmd += ["--stats-interval", str(STATS_INTERVAL), *(extra or [])]
         self.proc = subprocess.Popen(
             cmd,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
+            stderr=subprocess.PIPE if log else subprocess.DEVNULL,
             text=True,
         )
         assert self.proc.stdout is not None
+        self.log_fd = None if self.proc.stderr is None else self.proc.stderr.fileno()
         first = self.proc.stdout.readline()
         match = LISTEN_LINE.search(first)
         if match is None:
             self.stop()
-            raise DemoServerError(f"the local coio-server did not start ({first.strip()!r})")
+            said = first.strip() or "no address line"
+            raise DemoServerError(f"the local coio-server did not start ({said})")
         self.host = match.group(1)
         self.port = int(match.group(2))
 
@@ -49,5 +59,6 @@ class DemoServer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        if self.proc.stdout is not None:
-            self.proc.stdout.close()
+        for stream in (self.proc.stdout, self.proc.stderr):
+            if stream is not None:
+                stream.close()

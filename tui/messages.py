@@ -112,3 +112,51 @@ class ProtocolBroken(NetMessage):
     def __init__(self, conn_id: int, reason: str) -> None:
         super().__init__(conn_id)
         self.reason = reason
+
+
+class BotsReport(Message):
+    """The classroom bots' figures, posted twice a second; only the newest one matters."""
+
+    def __init__(
+        self,
+        *,
+        bots: int,
+        connected: int,
+        echoed: int,
+        per_second: float,
+        p50: float | None,
+        p99: float | None,
+        errors: int,
+        last_error: str,
+    ) -> None:
+        super().__init__()
+        self.bots = bots
+        self.connected = connected
+        self.echoed = echoed
+        self.per_second = per_second
+        self.p50 = p50
+        self.p99 = p99
+        self.errors = errors
+        self.last_error = last_error
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, BotsReport)
+
+
+class ServerReport(Message):
+    """What the demo server says about itself (from its log); only the newest one matters.
+
+    ``per_second`` is None until its first stats line; ``running`` turns False when it exits.
+    """
+
+    def __init__(
+        self, *, live: int, total: int, per_second: float | None, running: bool = True
+    ) -> None:
+        super().__init__()
+        self.live = live
+        self.total = total
+        self.per_second = per_second
+        self.running = running
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, ServerReport)

@@ -8,6 +8,7 @@ from .widgets.transcript import DEFAULT_HISTORY
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
+DEFAULT_BOT_RATE = 1.0  # lines per second per bot: a lively room, easy to read
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,6 +18,8 @@ class Settings:
     name: str = "client"
     clients: int = 1
     history: int = DEFAULT_HISTORY
+    bots: int = 0  # simulated clients chatting alongside the tabs
+    bot_rate: float = DEFAULT_BOT_RATE
 
     @property
     def address(self) -> str:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 # Round trips kept for p50/p99 and the sparkline: recent behaviour, bounded memory.
@@ -27,11 +29,16 @@ class LinkStats:
 
     def percentile(self, fraction: float) -> float | None:
         """The ``fraction`` quantile (0..1) of recent round trips, nearest-rank."""
-        if not self.rtts:
-            return None
-        ordered = sorted(self.rtts)
-        rank = max(0, min(len(ordered) - 1, round(fraction * len(ordered) + 0.5) - 1))
-        return ordered[rank]
+        return percentile(self.rtts, fraction)
+
+
+def percentile(values: Iterable[float], fraction: float) -> float | None:
+    """The ``fraction`` quantile (0..1) of ``values``, nearest-rank; None if empty."""
+    ordered = sorted(values)
+    if not ordered:
+        return None
+    rank = max(0, min(len(ordered) - 1, math.ceil(fraction * len(ordered)) - 1))
+    return ordered[rank]
 
 
 def format_ms(seconds: float | None) -> str:
