@@ -1,0 +1,9 @@
+"""`python -m bench` runs coio-bench."""
+
+from __future__ import annotations
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
