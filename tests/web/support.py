@@ -67,7 +67,9 @@ def still_running(procs: list[Proc]) -> list[Proc]:
 
 def tab_processes(server_pid: int) -> list[Proc]:
     """The per-tab coio-tui processes under the web server."""
-    return [p for p in descendants(server_pid) if "coio-tui --host" in p.cmdline]
+    return [
+        p for p in descendants(server_pid) if "coio-tui" in p.cmdline and "--serve" not in p.cmdline
+    ]
 
 
 def wait_for_tabs(server_pid: int, count: int, within: float = 30.0) -> list[Proc]:
@@ -123,5 +125,5 @@ def running_web(*args: str) -> Iterator[WebServer]:
     try:
         yield server
     finally:
-        if proc.poll() is None:
-            server.stop()
+        if proc.stdout is not None and not proc.stdout.closed:
+            server.stop()  # also reads and closes its output if it already exited
