@@ -1,0 +1,69 @@
+"""coio-bench's pure parts: messages and their expected echoes, the round-trip histogram."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from bench.histogram import Histogram, bucket
+from bench.payload import make_messages
+from bench.spec import Charset
+from protocol import upper_bytes
+
+
+@pytest.mark.parametrize("charset", list(Charset))
+@pytest.mark.parametrize("size", [1, 2, 16, 1024, 4099])
+def test_messages_have_the_size_and_the_protocol_echo(charset: Charset, size: int) -> None:
+    """Every message is exactly --size bytes ending in a newline; its echo is upper_bytes of it."""
+    for message, expected in make_messages(size, charset):
+        assert len(message) == size
+        assert message.endswith(b"\n")
+        message.decode("utf-8")  # never a cut character
+        assert expected == upper_bytes(message)
+
+
+def test_consecutive_messages_differ() -> None:
+    """A client's consecutive messages differ, so a stale or repeated echo cannot pass."""
+    messages = [m for m, _ in make_messages(16, Charset.ASCII)]
+    assert all(a != b for a, b in zip(messages, messages[1:] + messages[:1], strict=True))
+
+
+def test_utf8_messages_need_full_uppercasing() -> None:
+    """utf8 messages hold characters whose uppercase bytes.upper() gets wrong."""
+    for message, expected in make_messages(64, Charset.UTF8):
+        assert message.upper() != expected
+
+
+def test_histogram_percentiles_within_one_percent() -> None:
+    """Percentiles from the histogram are within 1% of the exact nearest-rank values."""
+    rng = random.Random(5)
+    samples = [int(rng.lognormvariate(13, 1.2)) for _ in range(20_000)]
+    ordered = sorted(samples)
+    hist = Histogram.of(samples)
+    for q in (0.5, 0.9, 0.99, 0.999):
+        exact = ordered[max(1, round(q * len(ordered) + 0.5)) - 1]
+        assert exact * 0.99 <= hist.percentile(q) <= exact
+    assert hist.percentile(1.0) == hist.max == max(samples)
+    assert hist.mean == pytest.approx(sum(samples) / len(samples))
+
+
+def test_histograms_merge_like_one() -> None:
+    """Merging two histograms gives the histogram of all their samples."""
+    a, b = list(range(1, 5000, 7)), list(range(3, 90_000, 11))
+    merged = Histogram.of(a)
+    merged.merge(Histogram.of(b))
+    whole = Histogram.of(a + b)
+    assert (merged.counts, merged.count, merged.total, merged.max) == (
+        whole.counts,
+        whole.count,
+        whole.total,
+        whole.max,
+    )
+
+
+def test_bucket_keeps_small_values_exact() -> None:
+    """Values below 2**8 ns keep every bit; larger ones round down by less than 1%."""
+    assert [bucket(n) for n in range(256)] == list(range(256))
+    for n in (257, 10_000, 123_456_789):
+        assert n * 0.99 < bucket(n) <= n
