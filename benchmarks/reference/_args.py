@@ -1,0 +1,27 @@
+"""Flags and the listening line shared by the reference servers."""
+
+from __future__ import annotations
+
+import argparse
+import resource
+
+BANNER = b"welcome!"
+RECV_BYTES = 65536
+
+
+def parse_args(description: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--host", default="127.0.0.1", help="(default: %(default)s)")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port (default)")
+    return parser.parse_args()
+
+
+def raise_fd_limit() -> None:
+    """Allow as many sockets as the hard limit does (idle-memory runs open 10,000)."""
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def announce(name: str, address: tuple[str, int]) -> None:
+    """Print the same first line as coio-server, so one regex finds every port."""
+    print(f"{name} listening on {address[0]}:{address[1]}", flush=True)
