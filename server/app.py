@@ -14,6 +14,7 @@ from gevent.server import StreamServer
 
 from . import __version__
 from .config import LISTEN_BACKLOG, Config
+from .errors import BindError
 from .handler import EchoHandler
 from .metrics import start_metrics
 from .stats import Stats, StatsReporter
@@ -55,19 +56,30 @@ class CoioServer:
         self._stopping = False
 
     def start(self) -> None:
-        """Bind and start accepting (raises OSError if the address cannot be used)."""
+        """Bind and start accepting; raise BindError if an address cannot be used."""
         fds = raise_fd_limit(self.config.max_connections)
         if fds < self.config.max_connections + FD_HEADROOM:
             log.warning(
                 "fd limit %d is below --max-connections %d", fds, self.config.max_connections
             )
-        self.server.start()
+        config = self.config
+        try:
+            self.server.start()
+        except OSError as exc:
+            raise BindError(config.host, config.port, exc) from exc
+        metrics_line = None
+        if config.metrics_port is not None:
+            try:
+                metrics = start_metrics(self.stats, config.metrics_host, config.metrics_port)
+            except OSError as exc:
+                self.server.close()
+                raise BindError(config.metrics_host, config.metrics_port, exc) from exc
+            mhost, mport = metrics.address[:2]
+            metrics_line = f"metrics on http://{format_address(mhost, mport)}/metrics"
         host, port = self.server.address[:2]
         print(f"coio-server {__version__} listening on {format_address(host, port)}", flush=True)
-        if self.config.metrics_port is not None:
-            metrics = start_metrics(self.stats, self.config.metrics_host, self.config.metrics_port)
-            mhost, mport = metrics.address[:2]
-            log.info("metrics on http://%s/metrics", format_address(mhost, mport))
+        if metrics_line:
+            log.info("%s", metrics_line)
 
     def serve(self) -> None:
         """Run until a signal stops the server."""
@@ -87,7 +99,14 @@ class CoioServer:
             self.stats.live,
             self.config.grace,
         )
-        gevent.spawn(self.server.stop, self.config.grace)
+        gevent.spawn(self._stop)
+
+    def _stop(self) -> None:
+        # Stop accepting, then let every client finish its echo and close; after the grace
+        # period, close whoever is left (a client that never reads its echo, say).
+        self.server.close()
+        self.handler.stop_reading()
+        self.server.stop(self.config.grace)
 
     def _report_stats(self) -> None:
         reporter = StatsReporter(self.stats)

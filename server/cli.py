@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import math
 import os
 import socket
 import sys
@@ -11,12 +12,15 @@ from collections.abc import Callable, Sequence
 
 from . import __version__
 from .config import (
+    DEFAULT_GRACE,
     DEFAULT_HOST,
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_PORT,
     DEFAULT_STATS_INTERVAL,
+    MAX_CONNECTIONS_LIMIT,
     Config,
 )
+from .errors import BindError
 
 PROG = "coio-server"
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -32,14 +36,20 @@ def port_number(text: str) -> int:
     return value
 
 
-def _number(kind: type[int] | type[float], minimum: float, what: str) -> Callable[[str], float]:
+def _number(
+    kind: type[int] | type[float], minimum: float, what: str, maximum: float = math.inf
+) -> Callable[[str], float]:
     def parse(text: str) -> float:
         try:
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"not {what}: {text!r}") from None
-        if value < minimum or value != value:  # value != value rejects NaN
+        if not math.isfinite(value):  # NaN and infinity: no timer or pool can use them
+            raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
+        if value < minimum:
             raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {text}")
+        if value > maximum:
+            raise argparse.ArgumentTypeError(f"must be at most {maximum}, got {text}")
         return value
 
     return parse
@@ -64,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--max-connections",
-        type=_number(int, 1, "a whole number"),
+        type=_number(int, 1, "a whole number", MAX_CONNECTIONS_LIMIT),
         default=DEFAULT_MAX_CONNECTIONS,
         help="clients served at once; more wait in the listen backlog until a slot frees "
         "(default: %(default)s)",
@@ -75,6 +85,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="close a client that sends nothing (and reads nothing) for this many seconds "
         "(default: off)",
+    )
+    parser.add_argument(
+        "--grace",
+        type=_number(float, 0, "a number of seconds"),
+        default=DEFAULT_GRACE,
+        help="on SIGINT/SIGTERM, seconds to let busy clients finish before closing them "
+        "(default: %(default)s)",
     )
     parser.add_argument(
         "--stats-interval",
@@ -97,6 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
 def parse_config(argv: Sequence[str] | None = None) -> Config:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if not args.host.strip():
+        parser.error("--host: empty; give an address such as 127.0.0.1 or ::1")
     if args.port is None:
         try:
             args.port = port_number(os.environ.get("COIO_PORT", str(DEFAULT_PORT)))
@@ -107,6 +126,7 @@ def parse_config(argv: Sequence[str] | None = None) -> Config:
         port=args.port,
         max_connections=int(args.max_connections),
         idle_timeout=args.idle_timeout,
+        grace=args.grace,
         stats_interval=args.stats_interval,
         metrics_port=args.metrics_port,
         log_level=args.log_level,
@@ -114,7 +134,7 @@ def parse_config(argv: Sequence[str] | None = None) -> Config:
 
 
 def describe_bind_error(exc: OSError, host: str, port: int) -> str:
-    where = f"{host}:{port}"
+    where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     if isinstance(exc, socket.gaierror):
         return f"cannot listen on {where}: unknown host {host!r}"
     if exc.errno == errno.EADDRINUSE:
@@ -132,8 +152,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         return run(config)
-    except OSError as exc:
-        print(f"{PROG}: {describe_bind_error(exc, config.host, config.port)}", file=sys.stderr)
+    except BindError as exc:
+        print(f"{PROG}: {describe_bind_error(exc.cause, exc.host, exc.port)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 0

@@ -9,6 +9,8 @@ DEFAULT_PORT = 8080
 # Connections served at once. Past this, new clients wait in the listen backlog and are
 # served as slots free; each connection costs one fd, so the fd limit is raised to match.
 DEFAULT_MAX_CONNECTIONS = 10_000
+# Past a million clients the fd limit (and memory) stop any single process long before.
+MAX_CONNECTIONS_LIMIT = 1_000_000
 # Kernel queue of not-yet-accepted connections: deep enough for a burst of thousands.
 LISTEN_BACKLOG = 4096
 # How long SIGINT/SIGTERM waits for clients before closing them.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import itertools
 import logging
 import socket
@@ -32,10 +34,26 @@ class EchoHandler:
         self.stats = stats
         self.idle_timeout = idle_timeout
         self._ids = itertools.count(1)
+        self._open: dict[int, socket.socket] = {}  # live sockets by connection number
+        self._stopping = False
+
+    def stop_reading(self) -> int:
+        """Shut every client's read side: each echoes what it already received, then closes.
+
+        A client blocked in recv sees end of stream at once; one whose echo is still being
+        written finishes writing it first. Returns how many connections were told.
+        """
+        self._stopping = True
+        for sock in list(self._open.values()):
+            with contextlib.suppress(OSError):  # already reset by the peer
+                sock.shutdown(socket.SHUT_RD)
+        return len(self._open)
 
     def __call__(self, sock: socket.socket, address: Any) -> None:
         stats = self.stats
-        cid = f"c{next(self._ids):x}"
+        number = next(self._ids)
+        cid = f"c{number:x}"
+        self._open[number] = sock
         peer = _peer(address)
         stats.live += 1
         stats.total += 1
@@ -43,6 +61,8 @@ class EchoHandler:
         reason = "eof"
         try:
             reason = self._serve(sock)
+            if self._stopping:
+                reason = "shutdown"
         except TimeoutError:
             reason = "idle-timeout"
             stats.errors["idle_timeout"] += 1
@@ -53,12 +73,16 @@ class EchoHandler:
             reason = "broken-pipe"
             stats.errors["broken_pipe"] += 1
         except OSError as exc:
-            reason = f"error:{exc.strerror or exc}"
-            stats.errors["os_error"] += 1
+            if self._stopping and exc.errno == errno.EBADF:
+                reason = "shutdown"  # gevent woke a recv that stop_reading() interrupted
+            else:
+                reason = f"error:{exc.strerror or exc}"
+                stats.errors["os_error"] += 1
         except gevent.GreenletExit:
             reason = "shutdown"
             raise
         finally:
+            del self._open[number]
             sock.close()
             stats.live -= 1
             log.info("disconnect id=%s peer=%s reason=%s live=%d", cid, peer, reason, stats.live)
@@ -69,7 +93,9 @@ class EchoHandler:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.settimeout(self.idle_timeout)
         recv, sendall, echo = sock.recv, sock.sendall, conn.echo
-        sendall(conn.data_to_send())
+        banner = conn.data_to_send()
+        sendall(banner)
+        stats.bytes_out += len(banner)
         while True:
             data = recv(RECV_BYTES)
             out = echo(data)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -63,11 +64,46 @@ def test_port_in_use_is_one_clear_line() -> None:
         (["--log-level", "loud"], "invalid choice"),
         (["--host", "no-such-host.invalid"], "unknown host"),
         (["--host", "192.0.2.1"], "not an address of this machine"),
+        (["--host", ""], "--host: empty"),
+        (["--idle-timeout", "inf"], "must be a finite number"),
+        (["--stats-interval", "nan"], "must be a finite number"),
+        (["--grace", "-1"], "must be at least 0"),
+        (["--max-connections", "99999999999"], "must be at most 1000000"),
+        (["--max-connections", "1e3"], "not a whole number"),
+        (["--metrics-port", "-1"], "port must be 0-65535"),
     ],
 )
 def test_bad_flags_are_one_clear_line(args: list[str], needle: str) -> None:
     """Bad flag values and unusable hosts give one clear line, non-zero exit."""
     assert_one_line_error(run_cli(*args), needle)
+
+
+def test_metrics_port_in_use_names_the_metrics_address() -> None:
+    """A busy --metrics-port is one line naming that port, before any listening line."""
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = run_cli("--port", "0", "--metrics-port", str(port))
+    assert_one_line_error(result, f"cannot listen on 127.0.0.1:{port}: the port is already in use")
+    assert result.stdout == ""
+
+
+ROOT = os.geteuid() == 0
+
+
+@pytest.mark.skipif(ROOT and shutil.which("setpriv") is None, reason="root, and no setpriv")
+def test_privileged_port_as_unprivileged_user() -> None:
+    """As an unprivileged user (root drops to nobody with setpriv), port 1 is one clear line."""
+    drop = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] if ROOT else []
+    result = subprocess.run(
+        [*drop, *server_command(), "--port", "1"],
+        capture_output=True,
+        text=True,
+        timeout=20,
+        check=False,
+    )
+    assert_one_line_error(result, "permission denied (ports below 1024 need privileges)")
 
 
 def test_privileged_port_message() -> None:

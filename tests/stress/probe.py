@@ -1,0 +1,82 @@
+"""Measure a running server from outside: its RSS and fds from /proc, echo round trips, waits."""
+
+from __future__ import annotations
+
+import os
+import resource
+import socket
+import struct
+import time
+from collections.abc import Callable
+
+from protocol import BANNER
+from tests.support import recv_exactly
+
+
+def rss_kb(pid: int) -> int:
+    """The process's resident set size in kB (VmRSS from /proc/PID/status)."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError(f"no VmRSS for pid {pid}")
+
+
+def fd_count(pid: int) -> int:
+    """How many file descriptors the process has open."""
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def wait_until(check: Callable[[], bool], timeout: float, interval: float = 0.05) -> bool:
+    """Poll ``check`` until it is true or ``timeout`` passes; return its last value."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            return check()
+        time.sleep(interval)
+    return True
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile (0-100) by nearest rank; values need not be sorted."""
+    ordered = sorted(values)
+    rank = max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))
+    return ordered[rank]
+
+
+def raise_nofile(wanted: int) -> int:
+    """Raise this process's soft fd limit towards ``wanted`` (capped by the hard limit)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < wanted:
+        soft = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    return soft
+
+
+def welcomed(address: tuple[str, int], timeout: float = 10.0) -> socket.socket:
+    """Connect and read the banner (fails the test if it is not exactly the banner)."""
+    sock = socket.create_connection(address, timeout=timeout)
+    assert recv_exactly(sock, len(BANNER)) == BANNER
+    return sock
+
+
+def echo_rtts(sock: socket.socket, count: int, line: bytes = b"ping\n") -> list[float]:
+    """Send ``line`` ``count`` times, each after the last echo; return each round trip (s)."""
+    rtts = []
+    expected = line.upper()
+    for _ in range(count):
+        start = time.perf_counter()
+        sock.sendall(line)
+        assert recv_exactly(sock, len(expected)) == expected
+        rtts.append(time.perf_counter() - start)
+    return rtts
+
+
+def reset_close(sock: socket.socket) -> None:
+    """Close with SO_LINGER 0: the kernel sends RST instead of FIN."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.2f} ms"
