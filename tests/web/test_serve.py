@@ -119,6 +119,27 @@ def test_killed_server_takes_its_tabs_along(server: ServerProcess) -> None:
         assert still_running(apps) == []
 
 
+@pytest.mark.timeout(60)
+def test_tabs_beyond_the_limit_are_turned_away(server: ServerProcess) -> None:
+    """With --serve-max-tabs 1 a second tab is closed with 1013 and starts no process."""
+
+    async def scenario(web: WebServer) -> None:
+        async with aiohttp.ClientSession() as session:
+            await open_tabs(web.url, 1, session)
+            ws_url = web.url.replace("http://", "ws://") + "ws"
+            async with session.ws_connect(ws_url) as extra:
+                message = await extra.receive(timeout=10)
+                assert message.type == aiohttp.WSMsgType.CLOSE
+                assert message.data == aiohttp.WSCloseCode.TRY_AGAIN_LATER
+            assert len(tab_processes(web.proc.pid)) == 1
+
+    with running_web("--port", str(server.port), "--serve-max-tabs", "1") as web:
+        asyncio.run(scenario(web))
+        code, out = web.stop()
+    assert code == 0
+    assert "tab refused: 1 open" in out
+
+
 def run_tui(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(TUI), *args], capture_output=True, text=True, timeout=30)
 
@@ -165,7 +186,7 @@ def test_bad_serve_port_is_a_usage_error(value: str, message: str) -> None:
             ["--serve", "--demo", "--clients", "3", "--name", "ann"],
             ["--clients", "3", "--name", "ann"],
         ),
-        (["--serve-port=0", "--serve-host", "::1", "--serve"], []),
+        (["--serve-port=0", "--serve-host", "::1", "--serve", "--serve-max-tabs=3"], []),
         (["--serve-p", "9000", "--serve", "--d", "--history", "500"], ["--history", "500"]),
         (["--name=--demo", "--serve"], ["--name=--demo"]),
     ],

@@ -63,7 +63,9 @@ def serve_if_asked(argv: Sequence[str] | None = None) -> int | None:
                 print(f"{PROG}: {exc}", file=sys.stderr)
                 return 1
             target_host, target_port = demo.host, demo.port
-        server = TabServer(tab_command(argv, target_host, target_port), title="coio")
+        server = TabServer(
+            tab_command(argv, target_host, target_port), title="coio", max_tabs=args.serve_max_tabs
+        )
         print(
             f"{PROG}: serving {url_for(host, port)} (each browser tab is a client of "
             f"{target_host}:{target_port}; Ctrl+C stops)",

@@ -8,6 +8,10 @@ from collections.abc import Sequence
 
 DEFAULT_SERVE_HOST = "127.0.0.1"
 DEFAULT_SERVE_PORT = 8000
+# Each tab is a Python process of ~36 MiB (PSS) that takes ~1 s of CPU to start: the cap keeps a
+# room of students (or one script opening sockets) from exhausting the machine.
+DEFAULT_MAX_TABS = 64
+MAX_TABS_LIMIT = 1000
 
 
 def serve_port(text: str) -> int:
@@ -21,8 +25,18 @@ def serve_port(text: str) -> int:
     return value
 
 
+def tab_limit(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 1 <= value <= MAX_TABS_LIMIT:
+        raise argparse.ArgumentTypeError(f"must be 1-{MAX_TABS_LIMIT}, got {value}")
+    return value
+
+
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add --serve, --serve-host and --serve-port to coio-tui's parser."""
+    """Add --serve and its --serve-* options to coio-tui's parser."""
     group = parser.add_argument_group("browser view")
     group.add_argument(
         "--serve",
@@ -39,6 +53,12 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         type=serve_port,
         default=DEFAULT_SERVE_PORT,
         help="web port (default: %(default)s; 0 picks a free one)",
+    )
+    group.add_argument(
+        "--serve-max-tabs",
+        type=tab_limit,
+        default=DEFAULT_MAX_TABS,
+        help="browser tabs served at once; more are turned away (default: %(default)s)",
     )
 
 
@@ -61,6 +81,7 @@ def tab_arguments(argv: Sequence[str]) -> list[str]:
     own.add_argument("--serve", action="store_true")
     own.add_argument("--serve-host")
     own.add_argument("--serve-port")
+    own.add_argument("--serve-max-tabs")
     own.add_argument("--demo", action="store_true")
     _, rest = own.parse_known_args(list(argv))
     return rest

@@ -19,7 +19,7 @@ from asyncio.subprocess import PIPE, Process
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
+from aiohttp import WSCloseCode, web
 from textual_serve.app_service import AppService
 from textual_serve.server import Server
 
@@ -87,9 +87,10 @@ class TabProcess(AppService):
 class TabServer(Server):
     """textual-serve's server, with tabs that are tracked, logged and closed on shutdown."""
 
-    def __init__(self, argv: list[str], title: str) -> None:
+    def __init__(self, argv: list[str], title: str, max_tabs: int) -> None:
         super().__init__(" ".join(argv), title=title, templates_path=TEMPLATES)
         self.argv = argv
+        self.max_tabs = max_tabs
         self.tabs: set[TabProcess] = set()
         self.opened = 0
 
@@ -108,6 +109,11 @@ class TabServer(Server):
     async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
         """One browser tab: start its app, relay until either side closes, then close the app."""
         websocket = web.WebSocketResponse(heartbeat=15)
+        if len(self.tabs) >= self.max_tabs:
+            await websocket.prepare(request)
+            log.warning("tab refused: %d open, the limit (--serve-max-tabs)", len(self.tabs))
+            await websocket.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"server full")
+            return websocket
         width = _query_int(request, "width", 80)
         height = _query_int(request, "height", 24)
         tab = TabProcess(
