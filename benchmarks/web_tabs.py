@@ -4,7 +4,8 @@ Opens headless chromium tabs (Playwright, Debian's /usr/bin/chromium) in steps, 
 after each step every tab types its own line and must show its own uppercase echo. Prints, per
 step, how long the new tabs took to connect, how long until every tab showed its echo, and the
 memory of the per-tab app processes (RSS and PSS: PSS shares the common pages out fairly), of
-the web server and demo server, and of chromium. Loopback only; bounded in tabs and in time.
+the web server and demo server, and of chromium, and the CPU all apps use while nobody types.
+Loopback only; bounded in tabs and in time.
 
     .venv/bin/python benchmarks/web_tabs.py --steps 5,10,20
 """
@@ -36,6 +37,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 MAX_TABS = 40  # each tab is a Python process: beyond this it is a fork bomb, not a measurement
+IDLE_SAMPLE = 5.0  # seconds over which the apps' CPU is sampled while nobody types
 STEP_TIMEOUT = 120.0  # seconds a step may take to connect, or to echo, before we stop
 
 # Read xterm.js's own buffer: catch the Terminal textual-serve's page keeps as `this.terminal`.
@@ -87,6 +89,25 @@ def descendants(root: int) -> dict[int, str]:
                 found[pid] = cmd
                 todo.append(pid)
     return found
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time the processes ``pids`` have used so far."""
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def idle_cpu_percent(pids: list[int], seconds: float) -> float:
+    """CPU the processes use together while nobody types, in % of one core."""
+    before = cpu_seconds(pids)
+    time.sleep(seconds)
+    return 100 * (cpu_seconds(pids) - before) / seconds
 
 
 def memory_kib(pid: int) -> tuple[int, int]:
@@ -144,7 +165,7 @@ def measure(steps: list[int], budget: float) -> int:
     print(f"# {os.cpu_count()} cores; coio-tui --serve --demo on {url}; chromium headless")
     print(
         "tabs  connect_s  echo_all_s  echo_med_s  app_rss_MiB/tab  app_pss_MiB/tab  "
-        "apps_pss_MiB  web+demo_pss_MiB  chromium_pss_MiB"
+        "apps_pss_MiB  web+demo_pss_MiB  chromium_pss_MiB  apps_idle_cpu%"
     )
     deadline = time.monotonic() + budget
     code = 0
@@ -189,6 +210,7 @@ def measure(steps: list[int], budget: float) -> int:
                     apps = [p for p, cmd in procs.items() if "coio-tui" in cmd]
                     others = [web.pid, *(p for p in procs if p not in apps)]
                     browsers = [p for p, cmd in descendants(os.getpid()).items() if "chrom" in cmd]
+                    idle = idle_cpu_percent(apps, IDLE_SAMPLE)
                     app_mem = [memory_kib(p) for p in apps]
                     rss = sum(m[0] for m in app_mem)
                     pss = sum(m[1] for m in app_mem)
@@ -197,7 +219,8 @@ def measure(steps: list[int], budget: float) -> int:
                         f"{median(echoes):>10.2f}  {mib(rss / len(apps)):>15}  "
                         f"{mib(pss / len(apps)):>15}  {mib(pss):>12}  "
                         f"{mib(sum(memory_kib(p)[1] for p in others)):>16}  "
-                        f"{mib(sum(memory_kib(p)[1] for p in browsers)):>16}",
+                        f"{mib(sum(memory_kib(p)[1] for p in browsers)):>16}  "
+                        f"{idle:>13.0f}",
                         flush=True,
                     )
             finally:

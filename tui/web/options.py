@@ -46,18 +46,21 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--serve-host",
         default=DEFAULT_SERVE_HOST,
+        metavar="HOST",
         help="address the web page is served on (default: %(default)s, this machine only)",
     )
     group.add_argument(
         "--serve-port",
         type=serve_port,
         default=DEFAULT_SERVE_PORT,
+        metavar="PORT",
         help="web port (default: %(default)s; 0 picks a free one)",
     )
     group.add_argument(
         "--serve-max-tabs",
         type=tab_limit,
         default=DEFAULT_MAX_TABS,
+        metavar="N",
         help="browser tabs served at once; more are turned away (default: %(default)s)",
     )
 
