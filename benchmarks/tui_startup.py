@@ -1,0 +1,93 @@
+"""How long `coio-tui` takes from process start to its first paint, on a real pseudo-terminal.
+
+    .venv/bin/python benchmarks/tui_startup.py [--repeats 5]
+
+Method: start a real `coio-server` on a free loopback port, then run the real `coio-tui`
+command on a 120x40 pty (pty_terminal.py, a reader that never falls behind) and timestamp every
+byte it writes. The first paint is complete when the footer's "Quit" key has been written (the
+footer is the last row of the first frame); "connected" when the connection pane shows the
+verified banner. For scale, the same is timed for bare `python -c pass` and for importing
+the app. Each figure is the median of --repeats runs (min-max shown). Prints figures only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from pty_terminal import COLUMNS, ROWS, PtyProgram
+
+BIN = Path(sys.executable).parent
+FIRST_FRAME = b"Quit"  # the footer: the bottom row of the first frame
+VERIFIED = b"verified"  # the connection pane: "welcome! ✓ verified"
+TIMEOUT = 60.0
+
+
+def start_server() -> tuple[subprocess.Popen[str], int]:
+    proc = subprocess.Popen(
+        [str(BIN / "coio-server"), "--port", "0", "--log-level", "warning"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    return proc, int(line.rsplit(":", 1)[1])
+
+
+def time_command(argv: list[str]) -> float:
+    started = time.perf_counter()
+    subprocess.run(argv, check=True)
+    return time.perf_counter() - started
+
+
+def one_start(port: int) -> tuple[float, float, float, int]:
+    """(first byte, first frame, banner verified) in seconds, and bytes of the first frame."""
+    program = PtyProgram([str(BIN / "coio-tui"), "--port", str(port)])
+    try:
+        frame = program.first(FIRST_FRAME, TIMEOUT)
+        verified = program.first(VERIFIED, TIMEOUT)
+        first_byte = program.chunks[0][0] if program.chunks else float("nan")
+        size = sum(len(d) for at, d in program.chunks if frame is not None and at <= frame)
+    finally:
+        program.stop()
+    if frame is None or verified is None:
+        raise SystemExit("tui_startup: coio-tui did not paint its first frame in time")
+    return first_byte, frame, verified, size
+
+
+def fmt(values: list[float]) -> str:
+    ms = [v * 1000 for v in values]
+    return f"{statistics.median(ms):7.0f} ms  (min {min(ms):.0f}, max {max(ms):.0f})"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    py = sys.executable
+    bare = [time_command([py, "-c", "pass"]) for _ in range(args.repeats)]
+    imports = [time_command([py, "-c", "import tui.app"]) for _ in range(args.repeats)]
+    server, port = start_server()
+    try:
+        runs = [one_start(port) for _ in range(args.repeats)]
+    finally:
+        server.terminate()
+        server.wait(10)
+    print(f"coio-tui start-up on a {COLUMNS}x{ROWS} pty, median of {args.repeats} (min, max):")
+    print(f"  python -c pass                       {fmt(bare)}")
+    print(f"  python -c 'import tui.app'           {fmt(imports)}")
+    print(f"  coio-tui: first byte written         {fmt([r[0] for r in runs])}")
+    print(f"  coio-tui: first frame complete       {fmt([r[1] for r in runs])}")
+    print(f"  coio-tui: banner verified on screen  {fmt([r[2] for r in runs])}")
+    size = statistics.median(r[3] for r in runs)
+    print(f"  first frame size                     {size:7,.0f} bytes")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
