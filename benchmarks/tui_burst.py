@@ -1,0 +1,435 @@
+"""coio-tui under load: a burst of 10,000 echoes, 100,000 messages, and RTT shown vs measured.
+
+    .venv/bin/python benchmarks/tui_burst.py [--burst 10000] [--flood 100000] [--probes 200]
+
+Method: a real `coio-server` on a free loopback port; the real app (CoioApp, one tab connected
+to that server) runs in a child process on a 120x40 pty (pty_terminal.py) with a real terminal
+driver, so every frame is rendered to escape codes and written out; Textual's auto-pilot
+drives it and times each step from inside. Steps, in order:
+
+1. RTT: --probes lines, one at a time, typed through the input's message (ChatInput.Lines)
+   while a plain socket client in another process does the same against the same server.
+   Figures: the RTT the connection pane shows (trio: write -> read), the UI's end to end
+   (line submitted -> echo handed to the transcript), and the plain client's RTT.
+2. Network burst: --burst lines pasted in outbox-sized blocks (1,000) as fast as the link
+   takes them; time until every echo is in the transcript and painted.
+3. Echo burst: --burst echoes posted to the tab at once, as Echoes messages the size of one
+   64 KiB read each (what the trio reader posts); time until processed and painted.
+4. Flood: --flood echoes in read-sized messages, each sent once the previous one is on screen;
+   RSS along the way, then key presses (delivered as the terminal driver delivers them) timed
+   to handled and to the next frame written, compared with before the bursts.
+
+Instrumentation only: the transcript's add_echoes and the app's _display (which writes each
+frame to the terminal) are wrapped to timestamp arrivals and frames.
+Prints figures; never asserts on time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+BIN = Path(sys.executable).parent
+READ_BYTES = 65536  # the trio reader's receive size: one Echoes message per read
+OUTBOX_BLOCK = 1000  # the link's outbox bound: a paste larger than this is refused
+TIMEOUT = 900.0
+KEYS = 20  # key presses timed before and after the bursts
+STEP_TIMEOUT = 300.0
+
+
+# -- the plain client (runs in its own process) -------------------------------------------
+
+
+def plain_client(port: int, count: int, interval: float) -> list[float]:
+    """RTTs of ``count`` lines sent one at a time, ``interval`` apart, on a blocking socket."""
+    import socket
+
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    banner = b""
+    while len(banner) < 8:
+        banner += sock.recv(8 - len(banner))
+    rtts = []
+    for i in range(count):
+        line = f"plain probe {i:05}\n".encode()
+        started = time.perf_counter()
+        sock.sendall(line)
+        got = b""
+        while len(got) < len(line):
+            got += sock.recv(4096)
+        rtts.append(time.perf_counter() - started)
+        if got != line.upper():
+            raise SystemExit(f"wrong echo {got!r}")
+        time.sleep(interval)
+    sock.close()
+    return rtts
+
+
+# -- the app side (runs in the child, on the pty) ------------------------------------------
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def ms_stats(seconds: list[float]) -> dict[str, float]:
+    ordered = sorted(seconds)
+    return {
+        "p50_ms": statistics.median(ordered) * 1000,
+        "p99_ms": ordered[min(len(ordered) - 1, round(0.99 * len(ordered)))] * 1000,
+        "max_ms": ordered[-1] * 1000,
+        "count": len(ordered),
+    }
+
+
+class Arrivals:
+    """Counts echoes handed to the transcript, with an event to wait on."""
+
+    def __init__(self, transcript: Any) -> None:
+        self.count = 0
+        self.last = 0.0  # when the latest echoes were handed over
+        self.changed = asyncio.Event()
+        original = transcript.add_echoes
+
+        def add_echoes(items: Any) -> None:
+            items = list(items)
+            original(items)
+            self.count += len(items)
+            self.last = time.perf_counter()
+            self.changed.set()
+
+        transcript.add_echoes = add_echoes
+
+    async def reach(self, target: int) -> None:
+        while self.count < target:
+            self.changed.clear()
+            await self.changed.wait()
+
+
+class Paints:
+    """Timestamps every frame the app writes to the terminal, with an event to wait on."""
+
+    def __init__(self, app: Any) -> None:
+        self.times: list[float] = []
+        self.changed = asyncio.Event()
+        original = app._display
+
+        def display(screen: Any, renderable: Any) -> None:
+            original(screen, renderable)
+            if renderable is not None:
+                self.times.append(time.perf_counter())
+                self.changed.set()
+
+        app._display = display
+
+    async def first_after(self, moment: float) -> float:
+        """The time of the first frame written at or after ``moment``."""
+        while not self.times or self.times[-1] < moment:
+            self.changed.clear()
+            await self.changed.wait()
+        return next(t for t in self.times[::-1] if t >= moment)
+
+
+def save(path: str, out: dict[str, Any]) -> None:
+    """Write the results so far (a few hundred bytes: blocking the loop for it is harmless)."""
+    Path(path).write_text(json.dumps(out))
+
+
+async def scenario(pilot: Any, args: argparse.Namespace, out: dict[str, Any]) -> None:
+    from tui.widgets.chat_input import ChatInput
+    from tui.widgets.chat_pane import ChatPane
+
+    app = pilot.app
+    async with asyncio.timeout(30):
+        while True:
+            panes = list(app.query(ChatPane))
+            if panes and panes[0].connected and panes[0].link_pane.banner:
+                break
+            await asyncio.sleep(0.01)
+    pane = panes[0]
+    box = pane.query_one(ChatInput)
+    arrivals = Arrivals(pane.transcript)
+    paints = Paints(app)
+    out["rss_connected_mb"] = rss_mb()
+    steps = {
+        "before": lambda: responsiveness(app, box, paints),
+        "rtt": lambda: rtt_probes(args, pane, box, arrivals),
+        "network_burst": lambda: network_burst(args, paints, pane, box, arrivals),
+        "echo_burst": lambda: echo_burst(args, paints, pane, arrivals),
+        "flood": lambda: flood(args, paints, pane, arrivals),
+        "after": lambda: responsiveness(app, box, paints),
+    }
+    for name, step in steps.items():
+        out["step"] = name  # saved as we go: a step that hangs is named in the results
+        save(args.out, out)
+        async with asyncio.timeout(STEP_TIMEOUT):
+            out[name] = await step()
+    out["transcript_lines"] = len(pane.transcript.lines)
+
+
+async def responsiveness(app: Any, box: Any, paints: Paints) -> dict[str, Any]:
+    """Key presses as the terminal driver delivers them: time to handled, and to painted."""
+    from textual import events
+
+    box.focus()
+    box.value = ""
+    await asyncio.sleep(0.2)
+    handled, painted = [], []
+    for i in range(KEYS):
+        started = time.perf_counter()
+        app._driver.send_message(events.Key("x", "x"))
+        # No event says "this key was handled": poll the value the Input sets, every loop turn.
+        while len(box.value) <= i:  # noqa: ASYNC110
+            await asyncio.sleep(0)
+        done = time.perf_counter()
+        handled.append(done - started)
+        painted.append(await paints.first_after(done) - started)
+        await asyncio.sleep(0.02)
+    shown = box.value == "x" * KEYS
+    box.value = ""
+    return {"handled": ms_stats(handled), "painted": ms_stats(painted), "keys_shown": shown}
+
+
+async def rtt_probes(
+    args: argparse.Namespace, pane: Any, box: Any, arrivals: Arrivals
+) -> dict[str, Any]:
+    from tui.widgets.chat_input import ChatInput
+
+    plain = await asyncio.create_subprocess_exec(
+        sys.executable, __file__, "--plain-client", "--port", str(args.port),
+        "--probes", str(args.probes), "--interval", str(args.interval),
+        stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    before = len(pane.stats.rtts)
+    end_to_end = []
+    for i in range(args.probes):
+        target = arrivals.count + 1
+        started = time.perf_counter()
+        box.post_message(ChatInput.Lines(box, [f"ui probe {i:05}"]))
+        await arrivals.reach(target)
+        end_to_end.append(time.perf_counter() - started)
+        await asyncio.sleep(args.interval)
+    shown = list(pane.stats.rtts)[before:]
+    plain_out, _ = await plain.communicate()
+    return {
+        "ui_shown": ms_stats(shown),
+        "ui_end_to_end": ms_stats(end_to_end),
+        "plain": ms_stats(json.loads(plain_out)),
+    }
+
+
+async def network_burst(
+    args: argparse.Namespace, paints: Paints, pane: Any, box: Any, arrivals: Arrivals
+) -> dict[str, Any]:
+    from tui.widgets.chat_input import ChatInput
+
+    target = arrivals.count + args.burst
+    lines = [f"burst line {i:06} the quick brown fox" for i in range(args.burst)]
+    started = time.perf_counter()
+    for at in range(0, len(lines), OUTBOX_BLOCK):
+        while pane.link.queued:  # noqa: ASYNC110  (the outbox count has no event to wait on)
+            await asyncio.sleep(0.001)
+        box.post_message(ChatInput.Lines(box, lines[at : at + OUTBOX_BLOCK]))
+        await asyncio.sleep(0)
+    await arrivals.reach(target)
+    received = time.perf_counter() - started
+    painted = await paints.first_after(arrivals.last) - started
+    return {"lines": args.burst, "all_echoed_s": received, "painted_s": painted,
+            "mismatches": pane.stats.mismatches}  # fmt: skip
+
+
+def echo_messages(pane: Any, count: int, first_seq: int) -> list[Any]:
+    """``count`` echoes as the trio reader would post them: one Echoes per 64 KiB read."""
+    from tui.messages import Echoes, EchoItem
+
+    conn_id = 1
+    items = []
+    now = time.time()
+    for i in range(count):
+        text = f"echo {first_seq + i:07} the quick brown fox"
+        items.append(EchoItem(first_seq + i, text, text.upper().encode(), True, 0.0004, now))
+    per_read = max(1, READ_BYTES // (len(items[0].echo) + 1))
+    return [Echoes(conn_id, items[at : at + per_read]) for at in range(0, count, per_read)]
+
+
+async def echo_burst(
+    args: argparse.Namespace, paints: Paints, pane: Any, arrivals: Arrivals
+) -> dict[str, Any]:
+    await asyncio.sleep(0.5)  # let the network burst's last frames go out
+    messages = echo_messages(pane, args.burst, 1_000_000)
+    target = arrivals.count + args.burst
+    started = time.perf_counter()
+    for message in messages:
+        pane.post_message(message)
+    await arrivals.reach(target)
+    handled = time.perf_counter() - started
+    painted = await paints.first_after(arrivals.last) - started
+    return {
+        "echoes": args.burst,
+        "messages": len(messages),
+        "handled_s": handled,
+        "painted_s": painted,
+    }
+
+
+async def flood(
+    args: argparse.Namespace, paints: Paints, pane: Any, arrivals: Arrivals
+) -> dict[str, Any]:
+    messages = echo_messages(pane, args.flood, 2_000_000)
+    rss = {0: rss_mb()}
+    frames = []
+    done = 0
+    started = time.perf_counter()
+    for message in messages:
+        tick = time.perf_counter()
+        target = arrivals.count + len(message.items)
+        pane.post_message(message)
+        await arrivals.reach(target)
+        frames.append(await paints.first_after(arrivals.last) - tick)
+        done += len(message.items)
+        for mark in (10_000, 50_000, 100_000):
+            if done - len(message.items) < mark <= done:
+                rss[mark] = rss_mb()
+    return {"echoes": done, "seconds": time.perf_counter() - started, "frame": ms_stats(frames),
+            "rss_mb": rss}  # fmt: skip
+
+
+def child(args: argparse.Namespace) -> None:
+    from tui.app import CoioApp
+    from tui.settings import Settings
+
+    out: dict[str, Any] = {}
+
+    async def auto_pilot(pilot: Any) -> None:
+        try:
+            await scenario(pilot, args, out)
+        except BaseException as exc:
+            out["error"] = repr(exc)
+        finally:
+            save(args.out, out)
+            pilot.app.exit()
+
+    CoioApp(Settings(port=args.port)).run(auto_pilot=auto_pilot)
+
+
+# -- the parent: server, pty, report -------------------------------------------------------
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--burst", type=int, default=10_000)
+    parser.add_argument("--flood", type=int, default=100_000)
+    parser.add_argument("--probes", type=int, default=200)
+    parser.add_argument("--interval", type=float, default=0.01, help="seconds between probes")
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--plain-client", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.plain_client:
+        print(json.dumps(plain_client(args.port, args.probes, args.interval)))
+        return 0
+    if args.child:
+        child(args)
+        return 0
+    return parent(args)
+
+
+def parent(args: argparse.Namespace) -> int:
+    from pty_terminal import COLUMNS, ROWS, PtyProgram
+
+    server = subprocess.Popen(
+        [str(BIN / "coio-server"), "--port", "0", "--log-level", "warning"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    assert server.stdout is not None
+    port = int(server.stdout.readline().rsplit(":", 1)[1])
+    with tempfile.NamedTemporaryFile(suffix=".json") as result:
+        argv = [
+            sys.executable, __file__, "--child", "--port", str(port), "--out", result.name,
+            "--burst", str(args.burst), "--flood", str(args.flood),
+            "--probes", str(args.probes), "--interval", str(args.interval),
+        ]  # fmt: skip
+        program = PtyProgram(argv)
+        try:
+            program.proc.wait(TIMEOUT)
+        finally:
+            program.stop()
+            server.terminate()
+            server.wait(10)
+        text = Path(result.name).read_text()
+    if not text:
+        print("tui_burst: the app wrote no results", file=sys.stderr)
+        return 1
+    report(json.loads(text), program.painted_bytes(), f"{COLUMNS}x{ROWS}")
+    return 0
+
+
+def line(label: str, s: dict[str, float]) -> str:
+    return (
+        f"  {label:40} p50 {s['p50_ms']:7.2f} ms  p99 {s['p99_ms']:7.2f} ms"
+        f"  max {s['max_ms']:7.2f} ms"
+    )
+
+
+def report(r: dict[str, Any], painted: int, size: str) -> None:
+    if "error" in r:
+        print(f"tui_burst: step {r.get('step')!r} failed: {r['error']}", file=sys.stderr)
+
+    print(
+        f"coio-tui on a {size} pty against a local coio-server ({painted:,} bytes painted in all)"
+    )
+    if "rtt" in r:
+        print(f"RTT, {r['rtt']['plain']['count']} probes one at a time:")
+        print(line("shown in the connection pane (trio)", r["rtt"]["ui_shown"]))
+        print(line("UI end to end (submit -> transcript)", r["rtt"]["ui_end_to_end"]))
+        print(line("plain socket client, other process", r["rtt"]["plain"]))
+    if "network_burst" in r:
+        b = r["network_burst"]
+        print(
+            f"network burst: {b['lines']:,} lines pasted in blocks of {OUTBOX_BLOCK:,}:"
+            " all echoed in "
+            f"{b['all_echoed_s']:.2f} s, painted at {b['painted_s']:.2f} s "
+            f"({b['lines'] / b['painted_s']:,.0f} lines/s), {b['mismatches']} mismatches"
+        )
+    if "echo_burst" in r:
+        b = r["echo_burst"]
+        print(
+            f"echo burst: {b['echoes']:,} echoes in {b['messages']} read-sized messages:"
+            " handled in "
+            f"{b['handled_s'] * 1000:.0f} ms, painted at {b['painted_s'] * 1000:.0f} ms"
+        )
+    if "flood" in r:
+        f = r["flood"]
+        rss = ", ".join(f"{int(k):,}: {v:.0f} MB" for k, v in f["rss_mb"].items())
+        print(
+            f"flood: {f['echoes']:,} echoes in {f['seconds']:.1f} s "
+            f"({f['echoes'] / f['seconds']:,.0f}/s); RSS after N echoes: {rss}"
+        )
+        print(line("read-sized message -> next frame", f["frame"]))
+    for when in ("before", "after"):
+        if when in r:
+            print(f"responsiveness {when} the bursts ({KEYS} keys):")
+            print(line("key press -> handled", r[when]["handled"]))
+            print(line("key press -> next frame written", r[when]["painted"]))
+    if "transcript_lines" in r:
+        print(
+            f"transcript lines kept: {r['transcript_lines']:,} (bounded by --history);"
+            f" RSS when connected {r['rss_connected_mb']:.0f} MB"
+        )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
