@@ -8,7 +8,9 @@ import pytest
 
 from bench.histogram import Histogram, bucket
 from bench.payload import make_messages
-from bench.spec import Charset
+from bench.report import as_dict, as_text
+from bench.results import Summary, WorkerResult
+from bench.spec import Charset, LoadSpec
 from protocol import upper_bytes
 
 
@@ -67,3 +69,39 @@ def test_bucket_keeps_small_values_exact() -> None:
     assert [bucket(n) for n in range(256)] == list(range(256))
     for n in (257, 10_000, 123_456_789):
         assert n * 0.99 < bucket(n) <= n
+
+
+def summary_with(cpu: list[float], cores: int, procs: int) -> Summary:
+    """A run of ``procs`` processes, each with 10 clients and 1,000 echoes in a 1 s window."""
+    spec = LoadSpec("127.0.0.1", 8080, clients=10 * procs, size=64, duration=1.0, warmup=0.0,
+                    rate=None, procs=procs)  # fmt: skip
+    parts = [
+        WorkerResult("uvloop", connected=10, echoes=1000, wall=1.0, cpu=fraction)
+        for fraction in cpu
+    ]
+    return Summary.merge(spec, cores, parts)
+
+
+@pytest.mark.parametrize(
+    ("cpu", "cores", "bound"),
+    [
+        ([0.95], 2, True),  # one process, its core saturated
+        ([0.5, 0.5], 2, False),  # two processes with a core each, both half idle
+        ([0.5, 0.5], 1, True),  # two processes sharing one core: together they fill it
+        ([0.6], 1, False),
+    ],
+)
+def test_cpu_bound_verdict(cpu: list[float], cores: int, bound: bool) -> None:
+    """The generator is called CPU-bound when a process, or its cores together, are ~full."""
+    summary = summary_with(cpu, cores, len(cpu))
+    assert summary.cpu_bound is bound
+    assert ("was CPU-bound" in as_text(summary)) is bound
+    assert as_dict(summary)["generator"]["cpu_bound"] is bound
+
+
+def test_merge_adds_rates_from_each_process() -> None:
+    """Merged echoes/s is the sum of each process's echoes over its own window."""
+    summary = summary_with([0.1, 0.1, 0.1], 4, 3)
+    assert summary.echoes == 3000
+    assert summary.echoes_per_s == pytest.approx(3000)
+    assert summary.connected == 30
