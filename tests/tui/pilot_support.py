@@ -1,11 +1,15 @@
-"""Helpers for Pilot tests: wait for a condition, read a log widget's text."""
+"""Helpers for Pilot tests: wait for a condition, read a log's text, time input to render."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Callable
 
+from textual import events
 from textual.pilot import Pilot
-from textual.widgets import RichLog
+from textual.strip import Strip
+from textual.widgets import Input, RichLog
 
 from tui.app import CoioApp
 from tui.widgets.chat_pane import ChatPane
@@ -28,3 +32,41 @@ def log_text(log: RichLog) -> str:
 
 def chats(app: CoioApp) -> list[ChatPane]:
     return list(app.query(ChatPane))
+
+
+async def input_to_render_ms(app: CoioApp, box: Input, keys: str) -> list[float]:
+    """Press each key in turn; how long (ms) until the box next renders with it typed."""
+    seen: dict[str, float] = {}
+    render_line = box.render_line
+
+    def spy(y: int) -> Strip:
+        seen.setdefault(box.value, time.perf_counter())
+        return render_line(y)
+
+    box.render_line = spy  # type: ignore[method-assign]
+    latencies = []
+    try:
+        for key in keys:
+            target = box.value + key
+            start = time.perf_counter()
+            app.post_message(events.Key(key, key))
+            deadline = start + 10
+            while target not in seen:
+                assert time.perf_counter() < deadline, (
+                    f"{key!r} not rendered in 10 s: value {box.value!r}, focus {app.focused!r}"
+                )
+                await asyncio.sleep(0.0005)
+            latencies.append((seen[target] - start) * 1000)
+            await asyncio.sleep(0.02)  # keys a person types, not a burst
+    finally:
+        del box.render_line
+    return latencies
+
+
+def rss_mb() -> float:
+    """This process's resident memory in MiB (VmRSS)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS in /proc/self/status")

@@ -37,7 +37,7 @@ from .backoff import Backoff
 OUTBOX_LINES = 1000
 # Bytes of each TCP read or write copied into the wire pane: a flooding peer must not fill
 # the UI's message queue with megabytes.
-WIRE_PREVIEW_BYTES = 2048
+WIRE_PREVIEW_BYTES = 512
 RECV_BYTES = 65536
 # Lines written in one send: a pasted block goes out in few writes, yet a long outbox still
 # interleaves with reading echoes.
@@ -47,7 +47,7 @@ CONNECT_TIMEOUT = 5.0
 # flooding peer meets TCP backpressure instead of growing the UI's message queue.
 MAX_UNSHOWN_READS = 8
 # Unsolicited lines (more echoes than lines sent) itemised per read; the rest are counted.
-MAX_UNSOLICITED_PER_READ = 50
+MAX_UNSOLICITED_PER_READ = 20
 
 Post = Callable[[object], object]
 

@@ -62,10 +62,10 @@ class ChatInput(Input):
         self.cursor_position = len(text)
 
     async def action_submit(self) -> None:
-        line = self.value
-        if not line:
-            return
-        self.post_message(self.Lines(self, [line]))
+        # The box can hold several lines (what was left of a paste): one chat line each.
+        lines = [line for line in self.value.splitlines() if line]
+        if lines:
+            self.post_message(self.Lines(self, lines))
 
     def _on_paste(self, event: events.Paste) -> None:
         lines = event.text.splitlines()

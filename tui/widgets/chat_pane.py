@@ -40,6 +40,7 @@ class ChatPane(Widget):
         self.stats = LinkStats()
         self.link: Link | None = None
         self.connected = False
+        self._was_connected = False  # connected at least once: the next connect is a reconnect
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="chat-body"):
@@ -79,16 +80,28 @@ class ChatPane(Widget):
             if len(line.encode("utf-8", "surrogateescape")) > MAX_LINE_BYTES:
                 self.notify(f"line too long (max {MAX_LINE_BYTES} bytes)", severity="error")
                 box.value = "\n".join(event.lines[index:])
-                return
+                break
             if self.link.send_line(line) is None:
                 self.notify("outbox full: wait for the connection to drain", severity="error")
-                box.value = line  # nothing typed is lost
-                return
+                box.value = "\n".join(event.lines[index:])  # nothing typed is lost
+                break
             box.remember(line)
-            if not self.connected:
-                self.transcript.add_queued(line)
-        box.value = ""
+            if hint := self._pending_hint():
+                self.transcript.add_queued(line, hint)
+        else:
+            box.value = ""
         self._sync_queue()
+
+    def _pending_hint(self) -> str | None:
+        """Why a line just queued will not go out at once, or None if it will."""
+        pane = self.link_pane
+        if pane.state is LinkState.OFFLINE:
+            return "queued: sent when you connect (F3)"
+        if not self.connected:
+            return "queued: sent on reconnect"
+        if pane.banner is False:
+            return "held: the peer is not a coio server"
+        return None
 
     def _sync_queue(self) -> None:
         if self.link is not None:
@@ -105,10 +118,15 @@ class ChatPane(Widget):
         self.link_pane.set_state(message.state, message.detail, message.retry_in)
         if self.connected and not was_connected:
             self.transcript.add_note(f"connected to {self.address}", "green")
+            if self._was_connected:
+                self.notify(f"{self.chat_name}: reconnected to {self.address}", markup=False)
+            self._was_connected = True
         elif was_connected and not self.connected:
             note = message.detail or message.state.value
             self.transcript.add_note(f"connection ended: {note}", "yellow")
-            self.notify(f"{self.chat_name}: connection ended ({note})", severity="warning")
+            self.notify(
+                f"{self.chat_name}: connection ended ({note})", severity="warning", markup=False
+            )
 
     @on(BannerChecked)
     def banner_checked(self, message: BannerChecked) -> None:
@@ -120,7 +138,9 @@ class ChatPane(Widget):
             said = visible(message.data.decode("utf-8", "replace"), 60)
             self.transcript.add_note(f"⚠ not an echo server; it said: {said}", "bold red")
             self.query_one(WirePane).add_class("shown")  # let the user see what it sent
-            self.notify(f"{self.chat_name}: the peer is not a coio server", severity="error")
+            self.notify(
+                f"{self.chat_name}: the peer is not a coio server", severity="error", markup=False
+            )
 
     @on(WireChunk)
     def wire_chunk(self, message: WireChunk) -> None:

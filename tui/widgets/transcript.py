@@ -45,10 +45,11 @@ class Transcript(SelectableLog):
         if out:
             self._add(out)
 
-    def add_queued(self, text: str) -> None:
+    def add_queued(self, text: str, hint: str = "queued: sent on reconnect") -> None:
+        """A line the user typed that is waiting (``hint`` says for what)."""
         out = Text(f"{self._stamp(None)} ", style="dim")
         out.append("⧗ ", style="bold yellow").append(visible(text), style="yellow")
-        out.append("  (queued: sent on reconnect)", style="dim yellow")
+        out.append(f"  ({hint})", style="dim yellow")
         self._add(out)
 
     def add_echoes(self, items: Iterable[EchoItem]) -> None:

@@ -1,0 +1,132 @@
+"""The panes on their own: bounded transcript, follow-at-bottom, selection, wire chunks, palette."""
+
+from __future__ import annotations
+
+import pytest
+import trio
+
+from tests.tui.peers import scripted_peer
+from tests.tui.pilot_support import chats, log_text, wait_for
+from tui.app import CoioApp
+from tui.messages import WireChunk
+from tui.settings import Settings
+from tui.widgets.wire import WIRE_HISTORY, WirePane
+
+pytestmark = pytest.mark.asyncio
+
+
+def offline(**settings: object) -> CoioApp:
+    return CoioApp(Settings(**settings), connect=False)  # type: ignore[arg-type]
+
+
+async def test_transcript_keeps_only_the_configured_history() -> None:
+    """--history N: the transcript keeps the newest N lines and drops the oldest."""
+    app = offline(history=100)
+    async with app.run_test() as pilot:
+        transcript = chats(app)[0].transcript
+        for n in range(350):
+            transcript.add_note(f"note {n}")
+        await pilot.pause()
+        text = log_text(transcript)
+        assert len(transcript.lines) == 100
+        assert "note 349" in text
+        assert "note 249" not in text
+
+
+async def test_transcript_follows_new_lines_only_while_at_the_bottom() -> None:
+    """New lines scroll the view when it is at the bottom, and leave it alone when scrolled up."""
+    app = offline()
+    async with app.run_test() as pilot:
+        transcript = chats(app)[0].transcript
+        for n in range(100):
+            transcript.add_note(f"note {n}")
+        await pilot.pause()
+        assert transcript.is_vertical_scroll_end
+        transcript.scroll_to(y=10, animate=False)
+        await pilot.pause()
+        for n in range(20):
+            transcript.add_note(f"later {n}")
+        await pilot.pause()
+        assert transcript.scroll_y == 10
+        transcript.scroll_end(animate=False)
+        await pilot.pause()
+        transcript.add_note("newest")
+        await pilot.pause()
+        assert transcript.is_vertical_scroll_end
+
+
+async def test_mouse_selection_copies_transcript_text() -> None:
+    """Dragging over the transcript selects its text, ready to copy."""
+    app = offline()
+    async with app.run_test(size=(100, 30)) as pilot:
+        transcript = chats(app)[0].transcript
+        transcript.add_note("first line to copy")
+        transcript.add_note("second line to copy")
+        await pilot.pause()
+        # (1, 1) is the first character inside the border; rows are the two notes.
+        await pilot.mouse_down(transcript, offset=(10, 1))
+        await pilot.hover(transcript, offset=(22, 2))
+        await pilot.mouse_up(transcript, offset=(22, 2))
+        await pilot.pause()
+        selected = app.screen.get_selected_text()
+        assert selected is not None
+        assert selected.startswith("first line to copy\n")
+        assert selected.split("\n")[1].endswith(" second line t")  # up to the mouse
+
+
+async def test_hidden_wire_pane_keeps_a_bounded_backlog() -> None:
+    """While hidden, the wire pane holds at most its history; shown, it has the newest chunks."""
+    app = offline()
+    async with app.run_test() as pilot:
+        chat = chats(app)[0]
+        wire = chat.query_one(WirePane)
+        for n in range(WIRE_HISTORY + 700):
+            data = f"chunk {n}".encode()
+            chat.post_message(WireChunk(1, False, data, len(data), 0.0))
+        await pilot.pause()
+        assert len(wire._deferred_renders) == WIRE_HISTORY
+        await pilot.press("f2")
+        await wait_for(pilot, lambda: "chunk 2699" in log_text(wire))
+        assert len(wire.lines) <= WIRE_HISTORY
+        assert "chunk 699 " not in log_text(wire) + " "
+
+
+async def test_each_tcp_read_is_its_own_wire_chunk() -> None:
+    """A banner split over two TCP reads shows as two escaped chunks, then the verified banner."""
+    with scripted_peer(b"wel", b"come!\r\x00", gap=0.5) as port:
+        app = CoioApp(Settings(port=port))
+        async with app.run_test() as pilot:
+            chat = chats(app)[0]
+            await pilot.press("f2")
+            await wait_for(pilot, lambda: chat.link_pane.banner is True)
+            wire = chat.query_one(WirePane)
+            await wait_for(pilot, lambda: "come!" in log_text(wire))
+            rows = [r for r in log_text(wire).splitlines() if "recv" in r]
+            assert rows[0].endswith("← recv      3 B wel")
+            assert rows[1].endswith("← recv      7 B come!\\r\\0")
+
+
+async def test_command_palette_offers_connection_commands_and_theme() -> None:
+    """The palette has connect, disconnect, new connection, wire, clear and theme."""
+    app = offline()
+    async with app.run_test():
+        titles = {command.title for command in app.get_system_commands(app.screen)}
+    expected = {"Connect", "Disconnect", "New connection", "Toggle wire pane", "Clear", "Theme"}
+    assert expected <= titles
+
+
+async def test_an_unexpected_network_error_ends_the_app_with_a_message(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A bug on the trio side is not swallowed: the app exits 1 and says what failed."""
+
+    async def broken() -> None:
+        await trio.lowlevel.checkpoint()
+        raise ZeroDivisionError("boom")
+
+    app = offline()
+    async with app.run_test() as pilot:
+        app.guest.spawn(broken)
+        await wait_for(pilot, lambda: app.return_code is not None, 5)
+    assert app.return_code == 1
+    assert "network side failed: ZeroDivisionError('boom')" in capsys.readouterr().err
