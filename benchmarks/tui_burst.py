@@ -238,11 +238,12 @@ async def network_burst(
     target = arrivals.count + args.burst
     lines = [f"burst line {i:06} the quick brown fox" for i in range(args.burst)]
     started = time.perf_counter()
+    sent = pane.stats.sent_lines
     for at in range(0, len(lines), OUTBOX_BLOCK):
-        while pane.link.queued:  # noqa: ASYNC110  (the outbox count has no event to wait on)
+        # The next block is pasted once the previous one is written: the outbox takes 1,000.
+        while pane.stats.sent_lines < sent + at:  # noqa: ASYNC110  (no event to wait on)
             await asyncio.sleep(0.001)
         box.post_message(ChatInput.Lines(box, lines[at : at + OUTBOX_BLOCK]))
-        await asyncio.sleep(0)
     await arrivals.reach(target)
     received = time.perf_counter() - started
     painted = await paints.first_after(arrivals.last) - started
