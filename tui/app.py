@@ -67,7 +67,7 @@ class CoioApp(App[int]):
         if self.connect and s.bots:
             swarm = BotSwarm(s.bots, s.bot_rate, s.host, s.port, self.post_message)
             self.guest.spawn(swarm.run)
-        if self.server_log is not None:
+        if self.connect and self.server_log is not None:
             stale = 2.5 * STATS_INTERVAL  # no stats line for this long: nothing moves
             self.guest.spawn(watch_server_log, self.server_log, self.post_message, stale)
 

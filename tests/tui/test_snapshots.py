@@ -12,10 +12,12 @@ from tests.tui.pilot_support import chats
 from tui.app import CoioApp
 from tui.messages import (
     BannerChecked,
+    BotsReport,
     Echoes,
     EchoItem,
     LinesSent,
     LinkState,
+    ServerReport,
     StateChanged,
     WireChunk,
 )
@@ -99,3 +101,26 @@ def test_wrong_banner_screen(snap_compare) -> None:
 def test_three_tabs(snap_compare) -> None:
     """--clients 3: three tabs, the first one shown."""
     assert snap_compare(offline_app(3), terminal_size=SIZE, run_before=feed_chat)
+
+
+def test_classroom_room_bar(snap_compare) -> None:
+    """--demo --bots 40: the room bar with the bots' figures and the server's own."""
+
+    async def run_before(pilot: Pilot[int]) -> None:
+        await feed_chat(pilot)
+        report = BotsReport(
+            bots=40,
+            connected=40,
+            echoed=4812,
+            per_second=79.6,
+            p50=0.00061,
+            p99=0.0042,
+            errors=0,
+            last_error="",
+        )
+        pilot.app.post_message(report)
+        pilot.app.post_message(ServerReport(live=41, total=43, per_second=80.0))
+        await pilot.pause()
+
+    app = CoioApp(Settings(port=8080, bots=40, bot_rate=2), connect=False, server_log=0)
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

@@ -1,0 +1,104 @@
+"""Classroom demo: bots chatting as trio tasks; the demo server's own figures in the room bar."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support import running_server
+from tests.tui.pilot_support import wait_for
+from tui.app import CoioApp
+from tui.demo import DemoServer
+from tui.net.server_watch import MAX_LOG_LINE, ServerLogReader
+from tui.settings import Settings
+from tui.widgets.room_bar import RoomBar
+
+CONNECT = b"2026-11-25 08:00:00,000 INFO connect id=%d peer=127.0.0.1:5000 live=%d\n"
+DISCONNECT = b"2026-11-25 08:00:01,000 INFO disconnect id=1 peer=x reason=eof live=%d\n"
+STATS = b"2026-11-25 08:00:02,000 INFO stats live=2 total=9 new=1 msgs/s=37 in_B/s=1 out_B/s=1\n"
+
+
+def test_log_reader_counts_connections_and_reads_the_rate() -> None:
+    """Connect and disconnect lines move the live count; a stats line sets total and msgs/s."""
+    reader = ServerLogReader()
+    assert reader.feed(CONNECT % (1, 1) + CONNECT % (2, 2))
+    assert (reader.live, reader.total, reader.per_second) == (2, 2, None)
+    assert reader.feed(DISCONNECT % 1)
+    assert (reader.live, reader.total) == (1, 2)
+    assert reader.feed(STATS)
+    assert (reader.live, reader.total, reader.per_second) == (2, 9, 37.0)
+    assert not reader.feed(b"2026-11-25 INFO metrics on http://127.0.0.1:9/metrics\n")
+
+
+def test_log_reader_joins_lines_split_across_reads_and_drops_overlong_ones() -> None:
+    """A line cut anywhere is read whole; an endless line is dropped, not buffered."""
+    data = CONNECT % (1, 1) + STATS
+    for cut in range(len(data) + 1):
+        reader = ServerLogReader()
+        reader.feed(data[:cut])
+        reader.feed(data[cut:])
+        assert (reader.live, reader.total, reader.per_second) == (2, 9, 37.0), cut
+    reader = ServerLogReader()
+    reader.feed(b"x" * (MAX_LOG_LINE + 1))
+    assert reader._partial == b""
+    assert reader.feed(b"live=4 connect id=1\n")
+
+
+def test_log_reader_goes_quiet_when_stats_lines_stop() -> None:
+    """No stats line for a while means nothing moved: the rate drops to 0 (once)."""
+    reader = ServerLogReader()
+    assert not reader.quiet()  # no rate yet: nothing to reset
+    reader.feed(STATS)
+    assert reader.quiet()
+    assert reader.per_second == 0.0
+    assert not reader.quiet()
+
+
+@pytest.mark.asyncio
+async def test_bots_chat_with_the_server_and_show_their_figures() -> None:
+    """--bots 6 --bot-rate 20: six extra connections echo lines; the room bar shows their rate."""
+    with running_server() as server:
+        app = CoioApp(Settings(port=server.port, bots=6, bot_rate=20))
+        async with app.run_test(size=(120, 34)) as pilot:
+            bar = app.query_one(RoomBar)
+
+            def busy() -> bool:
+                r = bar.bots_report
+                return r is not None and r.connected == 6 and r.echoed >= 60 and r.per_second > 0
+
+            await wait_for(pilot, busy, 20)
+            report = bar.bots_report
+            assert report is not None
+            assert report.p50 is not None
+            assert report.p99 is not None
+            assert report.p50 <= report.p99
+            assert report.errors == 0
+            assert report.per_second < 6 * 20 * 1.5  # paced, never a burst to catch up
+            text = bar.render_text().plain
+            assert "6 at 20/s each · 6 connected" in text
+            assert "msgs/s · " in text
+            assert "rtt p50 " in text
+        assert "live=7" in server.log()  # six bots and the tab, all on the one server
+
+
+@pytest.mark.asyncio
+async def test_demo_room_bar_shows_the_servers_live_count_and_rate() -> None:
+    """--demo --bots 3: the bar shows the server's own live count and msgs/s, then its stop."""
+    server = DemoServer(log=True)
+    try:
+        settings = Settings(host=server.host, port=server.port, bots=3, bot_rate=10)
+        app = CoioApp(settings, server_log=server.log_fd)
+        async with app.run_test(size=(120, 34)) as pilot:
+            bar = app.query_one(RoomBar)
+
+            def counted() -> bool:
+                r = bar.server_report
+                return r is not None and r.live == 4 and (r.per_second or 0) > 0
+
+            await wait_for(pilot, counted, 20)
+            assert "server  4 live" in bar.render_text().plain
+            server.stop()
+            await wait_for(pilot, lambda: "server  stopped" in bar.render_text().plain)
+            assert bar.server_report is not None
+            assert not bar.server_report.running
+    finally:
+        server.stop()
