@@ -8,7 +8,7 @@ import os
 import resource
 import signal
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -40,7 +40,7 @@ def worker_main(spec: LoadSpec, index: int, pipe: Connection) -> None:
         pipe.send(("result", result))
 
 
-def _runner() -> tuple[Callable[[Awaitable[Any]], Any], str]:
+def _runner() -> tuple[Callable[[Coroutine[Any, Any, Any]], Any], str]:
     try:
         import uvloop
     except ImportError:
@@ -144,7 +144,12 @@ async def _receive(pipe: Connection) -> tuple[Any, ...]:
     """The parent's next command, without blocking the loop."""
     loop = asyncio.get_running_loop()
     ready: asyncio.Future[None] = loop.create_future()
-    loop.add_reader(pipe.fileno(), lambda: ready.done() or ready.set_result(None))
+
+    def readable() -> None:
+        if not ready.done():
+            ready.set_result(None)
+
+    loop.add_reader(pipe.fileno(), readable)
     try:
         await ready
     finally:
