@@ -14,6 +14,7 @@ from tests.support import running_server
 from tests.tui.pilot_support import chats, log_text, wait_for
 from tui.app import CoioApp
 from tui.messages import LinkState
+from tui.net.connection import OUTBOX_LINES
 from tui.settings import Settings
 from tui.widgets.chat_input import ChatInput
 from tui.widgets.wire import WirePane
@@ -177,3 +178,58 @@ async def test_markup_and_escapes_from_the_network_are_shown_literally() -> None
             assert "\\x1b]52;C;AGK=\\x07" in text
             assert "\x1b" not in text
             assert app.is_running
+
+
+async def test_full_outbox_refuses_and_keeps_the_unsent_lines() -> None:
+    """Past OUTBOX_LINES queued lines the rest of a paste stays in the box, with an error."""
+    with running_server() as gone:
+        port = gone.port
+    app = CoioApp(Settings(port=port))
+    async with app.run_test() as pilot:
+        chat = chats(app)[0]
+        assert chat.link is not None
+        await wait_for(pilot, lambda: chat.link_pane.state is LinkState.WAITING)
+        box = chat.query_one(ChatInput)
+        pasted = [f"p{n}" for n in range(OUTBOX_LINES + 3)]
+        box.post_message(events.Paste("\n".join(pasted)))
+        await wait_for(pilot, lambda: chat.link.queued == OUTBOX_LINES)
+        assert box.value.split("\n") == pasted[OUTBOX_LINES:]
+        assert any("outbox full" in n.message for n in app._notifications)
+        pending = log_text(chat.transcript).count("(queued: sent on reconnect)")
+        assert pending == OUTBOX_LINES
+
+
+async def test_user_disconnect_says_lines_wait_for_connect_and_reconnect_notifies() -> None:
+    """F3 disconnects: typed lines say they wait for F3; connecting again sends and notifies."""
+    with running_server() as server:
+        app = CoioApp(Settings(port=server.port))
+        async with app.run_test() as pilot:
+            chat = chats(app)[0]
+            await wait_for(pilot, lambda: chat.link_pane.banner is True)
+            await pilot.press("f3")
+            await wait_for(pilot, lambda: chat.link_pane.state is LinkState.OFFLINE)
+            await pilot.press(*"later", "enter")
+            assert "(queued: sent when you connect (F3))" in log_text(chat.transcript)
+            await pilot.pause(0.5)
+            assert chat.stats.sent_lines == 0  # nothing goes out behind the user's back
+            await pilot.press("f3")
+            await wait_for(pilot, lambda: chat.stats.echoed_lines == 1)
+            assert "← LATER" in log_text(chat.transcript)
+            messages = [n.message for n in app._notifications]
+            assert any("connection ended" in m for m in messages)
+            assert any("reconnected" in m for m in messages)
+
+
+async def test_lines_for_a_peer_that_is_not_coio_are_held_and_said_so() -> None:
+    """After a wrong banner typed lines are held, never sent, and the transcript says why."""
+    listener, thread = _fake_http_server()
+    with listener:
+        app = CoioApp(Settings(port=listener.getsockname()[1]))
+        async with app.run_test() as pilot:
+            chat = chats(app)[0]
+            await wait_for(pilot, lambda: chat.link_pane.banner is False)
+            await pilot.press(*"hello?", "enter")
+            assert "(held: the peer is not a coio server)" in log_text(chat.transcript)
+            await pilot.pause(0.3)
+            assert chat.stats.sent_lines == 0
+    thread.join(5)
