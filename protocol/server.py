@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import deque
 from enum import Enum
 
 from .errors import LocalProtocolError
@@ -30,7 +29,8 @@ class ServerConnection:
         self.state = ServerState.OPEN
         self._upper = Uppercaser()
         self._outgoing: list[bytes] = [BANNER]
-        self._events: deque[ServerEvent] = deque()
+        # At most one event (Closed) ever queues: a list, as a deque costs ~700 B per client.
+        self._events: list[ServerEvent] = []
         self.bytes_received = 0  # client bytes seen, for logs and metrics
         self.lines_received = 0  # newlines seen: chat messages, for logs and metrics
 
@@ -63,4 +63,4 @@ class ServerConnection:
 
     def next_event(self) -> ServerEvent | None:
         """Return the oldest pending event, or None."""
-        return self._events.popleft() if self._events else None
+        return self._events.pop(0) if self._events else None

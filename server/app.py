@@ -5,17 +5,18 @@ from __future__ import annotations
 import logging
 import resource
 import signal
+import socket
 import sys
 import time
 
 import gevent
-from gevent.pool import Pool
-from gevent.server import StreamServer
+from gevent.event import Event
 
 from . import __version__
 from .config import LISTEN_BACKLOG, Config
 from .errors import BindError
 from .handler import EchoHandler
+from .listener import Listener
 from .metrics import start_metrics
 from .stats import Stats, StatsReporter
 
@@ -41,19 +42,21 @@ def format_address(host: str, port: int) -> str:
 
 
 class CoioServer:
-    """A gevent StreamServer with a bounded pool, live stats and a signal-driven stop."""
+    """A gevent StreamServer capped at --max-connections, live stats and a signal-driven stop."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, listener: socket.socket | None = None) -> None:
+        """Listen on ``config``'s address, or serve on an already bound ``listener``."""
         self.config = config
         self.stats = Stats()
         self.handler = EchoHandler(self.stats, config.idle_timeout)
-        self.server = StreamServer(
-            (config.host, config.port),
+        self.server = Listener(
+            listener if listener is not None else (config.host, config.port),
             self.handler,
-            backlog=LISTEN_BACKLOG,
-            spawn=Pool(config.max_connections),
+            config.max_connections,
+            backlog=None if listener is not None else LISTEN_BACKLOG,
         )
         self._stopping = False
+        self._stopped = Event()
 
     def start(self) -> None:
         """Bind and start accepting; raise BindError if an address cannot be used."""
@@ -87,7 +90,9 @@ class CoioServer:
         gevent.signal_handler(signal.SIGINT, self.request_stop, "SIGINT")
         if self.config.stats_interval > 0:
             gevent.spawn(self._report_stats)
-        self.server.serve_forever()
+        if self.config.idle_timeout is not None:
+            gevent.spawn(self._sweep_idle, self.config.idle_timeout)
+        self._stopped.wait()
 
     def request_stop(self, name: str) -> None:
         if self._stopping:
@@ -106,7 +111,22 @@ class CoioServer:
         # period, close whoever is left (a client that never reads its echo, say).
         self.server.close()
         self.handler.stop_reading()
-        self.server.stop(self.config.grace)
+        self._wait_for_clients(self.config.grace)
+        self.handler.close_all()
+        self._wait_for_clients(1.0)
+        self._stopped.set()
+
+    def _wait_for_clients(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while self.handler.live and time.monotonic() < deadline:
+            gevent.sleep(0.01)
+
+    def _sweep_idle(self, timeout: float) -> None:
+        # Parked clients hold no greenlet to time out in; a sweep several times per timeout
+        # closes each within a quarter of the timeout of its due time.
+        while True:
+            gevent.sleep(min(timeout / 4, 1.0))
+            self.handler.close_idle(timeout)
 
     def _report_stats(self) -> None:
         reporter = StatsReporter(self.stats)

@@ -1,4 +1,10 @@
-"""One client connection: recv -> protocol -> sendall, in one small loop per greenlet."""
+"""One client connection: recv -> protocol -> sendall, in one small loop per greenlet.
+
+A greenlet runs the loop only while the client is talking. After the banner, and after
+PARK_AFTER with nothing to read, the client is parked: its greenlet ends, and a read watcher
+on its socket starts a new one when bytes arrive. An idle client so costs a socket, a
+watcher and its protocol state, not a greenlet and its saved stack.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,9 @@ import contextlib
 import errno
 import itertools
 import logging
+import os
 import socket
+from collections.abc import Callable
 from typing import Any
 
 import gevent
@@ -17,9 +25,20 @@ from .stats import Stats
 
 log = logging.getLogger("coio.server")
 
-# One recv takes at most this much: large enough that a bulk sender costs few loop turns,
+# One read takes at most this much: large enough that a bulk sender costs few loop turns,
 # small enough that its echo is written before we read more (that is our backpressure).
 RECV_BYTES = 64 * 1024
+# A client quiet this long gives up its greenlet (it is parked). Short enough that idle
+# clients cost little; long enough that a chatty client keeps one greenlet between messages.
+PARK_AFTER = 0.5
+_CLOSED = OSError(errno.EBADF, "closed at shutdown")
+
+
+class _Quiet(Exception):
+    """Thrown into a serving greenlet when its client has been quiet for PARK_AFTER."""
+
+
+_QUIET = _Quiet()
 
 
 def _peer(address: Any) -> str:
@@ -27,42 +46,76 @@ def _peer(address: Any) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-class EchoHandler:
-    """Serves each accepted socket; ``stats`` is shared by all connections."""
+class Client:
+    """One connection's state, kept while it lives (parked or running)."""
 
-    def __init__(self, stats: Stats, idle_timeout: float | None) -> None:
+    __slots__ = ("cid", "conn", "fd", "parked_at", "peer", "sock", "watcher")
+
+    def __init__(self, sock: socket.socket, number: int, peer: str, watcher: Any) -> None:
+        self.sock = sock
+        self.fd = sock.fileno()
+        self.cid = f"c{number:x}"
+        self.peer = peer
+        self.conn = ServerConnection()
+        self.watcher = watcher  # read watcher that wakes a parked client
+        self.parked_at: float | None = None  # loop time it went quiet; None while running
+
+
+class EchoHandler:
+    """Serves each accepted socket; ``stats`` is shared by all connections.
+
+    ``on_close`` is called after each connection ends (the listener resumes accepting).
+    """
+
+    def __init__(
+        self, stats: Stats, idle_timeout: float | None, on_close: Callable[[], None] | None = None
+    ) -> None:
         self.stats = stats
         self.idle_timeout = idle_timeout
+        self.on_close = on_close
+        self._park_after = min(PARK_AFTER, idle_timeout or PARK_AFTER)
         self._ids = itertools.count(1)
-        self._open: dict[int, socket.socket] = {}  # live sockets by connection number
+        self._clients: dict[int, Client] = {}  # live connections by fd
         self._stopping = False
+        self._hub = gevent.get_hub()
+        self._loop = self._hub.loop
 
-    def stop_reading(self) -> int:
-        """Shut every client's read side: each echoes what it already received, then closes.
-
-        A client blocked in recv sees end of stream at once; one whose echo is still being
-        written finishes writing it first. Returns how many connections were told.
-        """
-        self._stopping = True
-        for sock in list(self._open.values()):
-            with contextlib.suppress(OSError):  # already reset by the peer
-                sock.shutdown(socket.SHUT_RD)
-        return len(self._open)
+    @property
+    def live(self) -> int:
+        return len(self._clients)
 
     def __call__(self, sock: socket.socket, address: Any) -> None:
+        """Take a new connection (in a fresh greenlet): send the banner, then serve it."""
+        client = Client(sock, next(self._ids), _peer(address), self._loop.io(sock.fileno(), 1))
+        self._clients[client.fd] = client
         stats = self.stats
-        number = next(self._ids)
-        cid = f"c{number:x}"
-        self._open[number] = sock
-        peer = _peer(address)
         stats.live += 1
         stats.total += 1
-        log.info("connect id=%s peer=%s live=%d", cid, peer, stats.live)
-        reason = "eof"
+        log.info("connect id=%s peer=%s live=%d", client.cid, client.peer, stats.live)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        # The timeout bounds a sendall to a client that reads nothing; a silent client is
+        # parked, and the idle sweep closes it.
+        sock.settimeout(self.idle_timeout)
+        self._run(client, client.conn.data_to_send())
+
+    def _wake(self, client: Client) -> None:
+        """Read watcher callback (in the hub): bytes arrived for a parked client."""
+        client.watcher.stop()
+        client.parked_at = None
+        gevent.spawn_raw(self._run, client, b"")
+
+    def _run(self, client: Client, banner: bytes) -> None:
+        """One spell of serving: until the client goes quiet (parked) or the connection ends."""
+        stats = self.stats
         try:
-            reason = self._serve(sock)
-            if self._stopping:
-                reason = "shutdown"
+            if banner:
+                client.sock.sendall(banner)
+                stats.bytes_out += len(banner)
+                self._park(client, self._loop.now())  # most clients take a while to speak
+                return
+            if self._serve(client):
+                return  # parked
+            reason = "shutdown" if self._stopping else "eof"
         except TimeoutError:
             reason = "idle-timeout"
             stats.errors["idle_timeout"] += 1
@@ -74,39 +127,120 @@ class EchoHandler:
             stats.errors["broken_pipe"] += 1
         except OSError as exc:
             if self._stopping and exc.errno == errno.EBADF:
-                reason = "shutdown"  # gevent woke a recv that stop_reading() interrupted
+                reason = "shutdown"  # closed by stop() after the grace period
             else:
                 reason = f"error:{exc.strerror or exc}"
                 stats.errors["os_error"] += 1
-        except gevent.GreenletExit:
-            reason = "shutdown"
-            raise
-        finally:
-            del self._open[number]
-            sock.close()
-            stats.live -= 1
-            log.info("disconnect id=%s peer=%s reason=%s live=%d", cid, peer, reason, stats.live)
+        self._close(client, reason)
 
-    def _serve(self, sock: socket.socket) -> str:
+    def _serve(self, client: Client) -> bool:
+        """Echo chunks until the client is quiet for PARK_AFTER (return True) or EOF (False)."""
         stats = self.stats
-        conn = ServerConnection()
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.settimeout(self.idle_timeout)
-        recv, sendall, echo = sock.recv, sock.sendall, conn.echo
-        banner = conn.data_to_send()
-        sendall(banner)
-        stats.bytes_out += len(banner)
-        while True:
-            data = recv(RECV_BYTES)
-            out = echo(data)
-            if out:
-                sendall(out)
-            if not data:
-                return "eof"
-            stats.bytes_in += len(data)
-            stats.bytes_out += len(out)
-            stats.chunks += 1
-            stats.lines += data.count(b"\n")
-            # recv and sendall only switch when they would block; a client streaming flat out
-            # would otherwise hold the loop. Yield once per chunk so every client gets a turn.
-            gevent.sleep(0)
+        fd = client.fd
+        echo = client.conn.echo
+        read, write = os.read, os.write
+        sleep = gevent.sleep
+        quiet = self._loop.timer(self._park_after, self._park_after)
+        throw = gevent.getcurrent().throw
+        waited = True
+        try:
+            while True:
+                try:
+                    data = read(fd, RECV_BYTES)
+                except BlockingIOError:
+                    if not self._wait_readable(client, quiet, throw):
+                        return True
+                    waited = True
+                    continue
+                if not waited:
+                    # A second chunk with no wait between: a client streaming flat out. Let every
+                    # other client have its turn first, or this loop would hold the process.
+                    sleep(0)
+                waited = False
+                out = echo(data)
+                if out:
+                    try:
+                        sent = write(fd, out)
+                    except BlockingIOError:
+                        sent = 0
+                    if sent < len(out):
+                        # The client is not reading fast enough: wait here, reading nothing more
+                        # from it meanwhile (that is the backpressure).
+                        client.sock.sendall(memoryview(out)[sent:])
+                        waited = True
+                if not data:
+                    return False
+                stats.bytes_in += len(data)
+                stats.bytes_out += len(out)
+                stats.chunks += 1
+                stats.lines += data.count(b"\n")
+        finally:
+            quiet.close()
+
+    def _wait_readable(self, client: Client, quiet: Any, throw: Callable[..., Any]) -> bool:
+        """Wait (letting other greenlets run) for bytes; False if quiet too long: parked."""
+        quiet.again(throw, _QUIET)
+        try:
+            self._hub.wait(client.watcher)
+        except _Quiet:
+            self._park(client, self._loop.now() - self._park_after)
+            return False
+        finally:
+            quiet.stop()
+        return True
+
+    def _park(self, client: Client, quiet_since: float) -> None:
+        """Give up the greenlet: the read watcher starts a new one when bytes arrive."""
+        client.parked_at = quiet_since
+        client.watcher.start(self._wake, client)
+
+    def _close(self, client: Client, reason: str) -> None:
+        client.watcher.stop()
+        client.watcher.close()
+        client.sock.close()
+        del self._clients[client.fd]
+        stats = self.stats
+        stats.live -= 1
+        log.info(
+            "disconnect id=%s peer=%s reason=%s live=%d",
+            client.cid,
+            client.peer,
+            reason,
+            stats.live,
+        )
+        if self.on_close is not None:
+            self.on_close()
+
+    def close_idle(self, timeout: float) -> int:
+        """Close every client parked for at least ``timeout`` seconds; return how many."""
+        now = self._loop.now()
+        idle = [
+            c
+            for c in self._clients.values()
+            if c.parked_at is not None and now - c.parked_at >= timeout
+        ]
+        for client in idle:
+            self.stats.errors["idle_timeout"] += 1
+            self._close(client, "idle-timeout")
+        return len(idle)
+
+    def stop_reading(self) -> int:
+        """Shut every client's read side: each echoes what it already received, then closes.
+
+        A parked client wakes at once to end of stream; one whose echo is still being
+        written finishes writing it first. Returns how many connections were told.
+        """
+        self._stopping = True
+        for client in list(self._clients.values()):
+            with contextlib.suppress(OSError):  # already reset by the peer
+                client.sock.shutdown(socket.SHUT_RD)
+        return len(self._clients)
+
+    def close_all(self) -> None:
+        """After the grace period: close whoever is left (say, a client that never reads)."""
+        for client in list(self._clients.values()):
+            if client.parked_at is not None:
+                self._close(client, "shutdown")
+            else:  # its greenlet wakes with EBADF and closes the rest
+                self._hub.cancel_wait(client.watcher, _CLOSED)
+                client.sock.close()

@@ -1,0 +1,99 @@
+"""Closed-loop echoes/s of coio-server beside the asyncio.Protocol reference, one run.
+
+Server pinned to CPU 0, coio-bench (the load) to CPU 1. For each message size and client
+count, every server is measured in turn, ``--repeats`` times interleaved; the median is kept.
+Besides echoes/s and p99 it prints the server's CPU time per echo, which is steadier than
+throughput when other work shares the machine. Prints figures; asserts nothing.
+
+    .venv/bin/python benchmarks/server_echo.py --sizes 16,1024 --clients 100,1000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+
+from server_common import BIN, median, pinned, raise_nofile, start_server
+
+
+def bench(port: int, clients: int, size: int, duration: float, procs: int, cpu: int) -> dict:
+    cmd = pinned(
+        cpu,
+        [
+            str(BIN / "coio-bench"),
+            "--port",
+            str(port),
+            "--clients",
+            str(clients),
+            "--size",
+            str(size),
+            "--duration",
+            str(duration),
+            "--procs",
+            str(procs),
+            "--json",
+        ],
+    )
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 120, check=False)
+    if out.returncode != 0 and not out.stdout.strip():
+        raise SystemExit(f"coio-bench failed: {out.stderr.strip()}")
+    return json.loads(out.stdout)
+
+
+def measure(name: str, extra: list[str], args: argparse.Namespace, clients: int, size: int):
+    with start_server(name, *extra, cpu=args.server_cpu) as server:
+        cpu0 = server.cpu_seconds()
+        result = bench(server.port, clients, size, args.duration, args.procs, args.load_cpu)
+        cpu = server.cpu_seconds() - cpu0
+    echoes = result["echoes_per_s"] * (result["duration"] + result["warmup"])
+    return {
+        "echoes_per_s": result["echoes_per_s"],
+        "p99_ms": result["rtt_ms"]["p99"],
+        "cpu_us_per_echo": cpu / max(echoes, 1) * 1e6,
+        "ok": result["ok"],
+        "gen_cpu": result["generator"]["cpu_load"],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--servers", default="coio,asyncio")
+    parser.add_argument("--sizes", default="16,1024")
+    parser.add_argument("--clients", default="100,1000")
+    parser.add_argument("--duration", type=float, default=5.0)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--procs", type=int, default=2, help="coio-bench load processes")
+    parser.add_argument("--server-cpu", type=int, default=0)
+    parser.add_argument("--load-cpu", type=int, default=1)
+    parser.add_argument("--coio-args", default="", help="extra coio-server flags")
+    args = parser.parse_args()
+    raise_nofile()
+    servers = args.servers.split(",")
+    print(f"# {' '.join(sys.argv)}")
+    print("| server | size | clients | echoes/s | vs asyncio | p99 ms | server CPU us/echo |")
+    print("|---|---|---|---|---|---|---|")
+    for size in map(int, args.sizes.split(",")):
+        for clients in map(int, args.clients.split(",")):
+            runs: dict[str, list[dict]] = {name: [] for name in servers}
+            for _ in range(args.repeats):
+                for name in servers:
+                    extra = args.coio_args.split() if name == "coio" else []
+                    runs[name].append(measure(name, extra, args, clients, size))
+            base = median([r["echoes_per_s"] for r in runs.get("asyncio", [])] or [0])
+            for name in servers:
+                rate = median([r["echoes_per_s"] for r in runs[name]])
+                p99 = median([r["p99_ms"] for r in runs[name]])
+                cpu = median([r["cpu_us_per_echo"] for r in runs[name]])
+                ratio = f"{rate / base:.2f}x" if base else "-"
+                bad = "" if all(r["ok"] for r in runs[name]) else " (errors!)"
+                print(
+                    f"| {name} | {size} | {clients} | {rate:,.0f} | {ratio} | {p99:.2f}"
+                    f" | {cpu:.1f} |{bad}",
+                    flush=True,
+                )
+
+
+if __name__ == "__main__":
+    main()
