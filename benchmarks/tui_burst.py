@@ -171,6 +171,10 @@ async def scenario(pilot: Any, args: argparse.Namespace, out: dict[str, Any]) ->
         "flood": lambda: flood(args, paints, pane, arrivals),
         "after": lambda: responsiveness(app, box, paints),
     }
+    if not args.burst:
+        del steps["network_burst"], steps["echo_burst"]
+    if not args.flood:
+        del steps["flood"]
     for name, step in steps.items():
         out["step"] = name  # saved as we go: a step that hangs is named in the results
         save(args.out, out)
