@@ -136,11 +136,14 @@ class CoioApp(App[int]):
         yield SystemCommand("Toggle wire pane", "Show the raw bytes", self.action_toggle_wire)
         yield SystemCommand("Clear", "Clear this tab's transcript and wire", self.action_clear)
 
+    # query(), not query_one(): a report may still arrive while the app tears its screen down.
     def on_bots_report(self, report: BotsReport) -> None:
-        self.query_one(RoomBar).show_bots(report)
+        for bar in self.query(RoomBar):
+            bar.show_bots(report)
 
     def on_server_report(self, report: ServerReport) -> None:
-        self.query_one(RoomBar).show_server(report)
+        for bar in self.query(RoomBar):
+            bar.show_server(report)
 
     def _network_crashed(self, error: BaseException) -> None:
         while isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:

@@ -15,7 +15,8 @@ from protocol import ClientConnection, Closed, Echoed, RemoteProtocolError, Welc
 from ..messages import BotsReport
 from ..stats import percentile
 from .backoff import Backoff
-from .connection import CONNECT_TIMEOUT, RECV_BYTES, Post, describe
+from .connection import CONNECT_TIMEOUT, RECV_BYTES, Post
+from .reasons import describe
 
 MAX_BOTS = 1000  # more is a load test for coio-bench, not a classroom demo
 MAX_BOT_RATE = 50.0  # lines per second per bot; 1000 bots x 50/s already outruns one UI process

@@ -31,6 +31,7 @@ from ..messages import (
     WireChunk,
 )
 from .backoff import Backoff
+from .reasons import describe
 
 # Lines the user may have waiting to be sent (typed while disconnected, or faster than the
 # link drains them). Past this the UI refuses the line and keeps it in the input box.
@@ -253,19 +254,3 @@ class ConnectionWorker:
                 self._retry.extendleft(reversed(batch))  # never written: they go first next time
                 self._post(LinesRequeued(self.conn_id, len(batch)))
                 raise
-
-
-def describe(exc: BaseException) -> str:
-    """One line for a network error, for the connection pane."""
-    if isinstance(exc, trio.TooSlowError):
-        return "connect timed out"
-    if isinstance(exc, ConnectionRefusedError):
-        return "connection refused (is coio-server running?)"
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror.lower()
-    cause = exc.__cause__
-    if isinstance(cause, BaseExceptionGroup) and cause.exceptions:
-        return describe(cause.exceptions[0])  # trio tried several addresses: the first reason
-    if isinstance(exc, trio.BrokenResourceError):
-        return "connection lost"
-    return str(exc) or type(exc).__name__
