@@ -8,6 +8,7 @@ from tests.support import running_server
 from tests.tui.pilot_support import wait_for
 from tui.app import CoioApp
 from tui.demo import DemoServer
+from tui.messages import BotsReport, ServerReport
 from tui.net.server_watch import MAX_LOG_LINE, ServerLogReader
 from tui.settings import Settings
 from tui.widgets.room_bar import RoomBar
@@ -102,3 +103,19 @@ async def test_demo_room_bar_shows_the_servers_live_count_and_rate() -> None:
             assert not bar.server_report.running
     finally:
         server.stop()
+
+
+@pytest.mark.asyncio
+async def test_reports_after_the_room_bar_is_gone_are_ignored() -> None:
+    """Figures arriving while the screen is torn down do not raise in the app."""
+    app = CoioApp(Settings(bots=2), connect=False)
+    async with app.run_test() as pilot:
+        await app.query_one(RoomBar).remove()
+        app.post_message(ServerReport(live=1, total=1, per_second=1.0))
+        app.post_message(
+            BotsReport(
+                bots=2, connected=2, echoed=1, per_second=1, p50=0, p99=0, errors=0, last_error=""
+            )
+        )
+        await pilot.pause(0.2)
+        assert app.is_running
