@@ -233,3 +233,26 @@ async def test_lines_for_a_peer_that_is_not_coio_are_held_and_said_so() -> None:
             await pilot.pause(0.3)
             assert chat.stats.sent_lines == 0
     thread.join(5)
+
+
+async def test_paste_onto_unsent_lines_keeps_every_line_separate() -> None:
+    """A paste while the box holds lines left from a full outbox sends each line on its own."""
+    with running_server() as gone:
+        port = gone.port
+    app = CoioApp(Settings(port=port))
+    async with app.run_test() as pilot:
+        chat = chats(app)[0]
+        assert chat.link is not None
+        await wait_for(pilot, lambda: chat.link_pane.state is LinkState.WAITING)
+        box = chat.query_one(ChatInput)
+        box.post_message(events.Paste("\n".join(f"a{n}" for n in range(OUTBOX_LINES - 1))))
+        await wait_for(pilot, lambda: chat.link.queued == OUTBOX_LINES - 1)
+        box.post_message(events.Paste("b1\nb2\nb3"))  # only b1 fits
+        await wait_for(pilot, lambda: box.value == "b2\nb3")
+        box.post_message(events.Paste("c1\nc2"))  # still full: all four stay, each a line
+        await wait_for(pilot, lambda: box.value == "b2\nb3\nc1\nc2")
+        box.value = "d"
+        box.post_message(events.Paste("1\nd2"))  # a paste continues a line being typed
+        await wait_for(pilot, lambda: box.value == "d1\nd2")
+        assert chat.link.queued == OUTBOX_LINES
+        assert app.is_running

@@ -73,6 +73,7 @@ class ChatInput(Input):
             super()._on_paste(event)
             return
         event.stop()
-        # The first pasted line completes whatever is already typed.
-        lines[0] = self.value + lines[0]
+        # The paste continues a line being typed; lines left unsent (several) stay whole.
+        held = self.value + "\n" if "\n" in self.value else self.value
+        lines = (held + event.text).splitlines()
         self.post_message(self.Lines(self, [line for line in lines if line]))
