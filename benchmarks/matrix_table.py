@@ -20,6 +20,10 @@ def _ms(ms: float) -> str:
     return f"{ms:.2f} ms" if ms < 10 else f"{ms:.1f} ms" if ms < 100 else f"{ms:.0f} ms"
 
 
+def _us(cell: dict[str, Any]) -> str:
+    return f"{cell['cpu_us_per_echo']:.1f} µs"
+
+
 def _ratio(cell: dict[str, Any]) -> str:
     return "-" if cell.get("ratio") is None else f"{cell['ratio']:.2f}x"
 
@@ -62,7 +66,8 @@ def markdown(data: dict[str, Any]) -> str:
         "Unicode rules. Memory per idle connection: RSS growth of a fresh server over "
         f"{data['idle']:,} connections that received the banner.",
         "Spread: half the range of the repeats, relative to their median. Server CPU: the "
-        "server's CPU time per wall second under load (100% = its core was saturated); "
+        "server's CPU time per wall second under load (100% = its core was saturated), and "
+        "per echo (that CPU fraction over echoes/s); "
         "generator CPU: the same for coio-bench on its core (both include the kernel's "
         f"loopback TCP work). {BOUND_MARK} the generator was CPU-bound in that cell, so the "
         "figure is a floor for the server.",
@@ -73,8 +78,8 @@ def markdown(data: dict[str, Any]) -> str:
         out += [
             f"| server ({size_label(size)} messages, {clients} clients) | echoes/s "
             "| vs asyncio.Protocol | p99 | memory per idle conn | spread | server CPU "
-            "| generator CPU |",
-            "|---|---|---|---|---|---|---|---|",
+            "| server CPU per echo | generator CPU |",
+            "|---|---|---|---|---|---|---|---|---|",
         ]
         for server in servers:
             cell = find.get((server, size, clients))
@@ -85,7 +90,7 @@ def markdown(data: dict[str, Any]) -> str:
                 f"| {server} | {_k(cell['echoes_per_s'])}{_mark(cell)} | {_ratio(cell)} "
                 f"| {_ms(cell['p99_ms'])} | {'-' if mem is None else f'{mem / 1000:.1f} kB'} "
                 f"| {_spread(cell, data['repeats'])} | {cell['server_cpu']:.0%} "
-                f"| {cell['gen_cpu']:.0%} |"
+                f"| {_us(cell)} | {cell['gen_cpu']:.0%} |"
             )
         out.append("")
     heads = " | ".join(f"{size_label(s)}, {c:,} clients" for s, c in configs)
@@ -107,6 +112,16 @@ def markdown(data: dict[str, Any]) -> str:
     out += ["", "## p99 round trip, every cell", "", f"| server | {heads} |", rule]
     for server in servers:
         row = [_ms(c["p99_ms"]) if (c := find.get((server, *k))) else "-" for k in configs]
+        out.append(f"| {server} | {' | '.join(row)} |")
+    out += [
+        "",
+        "## Server CPU time per echo, every cell (steadier than echoes/s on a shared machine)",
+        "",
+        f"| server | {heads} |",
+        rule,
+    ]
+    for server in servers:
+        row = [_us(c) if (c := find.get((server, *k))) else "-" for k in configs]
         out.append(f"| {server} | {' | '.join(row)} |")
     out += ["", "![echoes/s and p99 vs clients](matrix.png)", ""]
     return "\n".join(out)

@@ -127,6 +127,10 @@ def bench(
         "gen_cpu": report["generator"]["cpu_load"],
         "gen_bound": report["generator"]["cpu_bound"],
         "server_cpu": server_cpu,
+        # CPU time per echo is steadier than echoes/s when other work shares the machine.
+        "cpu_us_per_echo": server_cpu / report["echoes_per_s"] * 1e6
+        if report["echoes_per_s"]
+        else None,
         "errors": report["errors"],
         "connect_failures": report["connect_failures"],
     }
@@ -229,6 +233,9 @@ def summarise(
                     "spread": (max(rates) - min(rates)) / statistics.median(rates),
                     "p99_ms": statistics.median(r["p99_ms"] for r in mine),
                     "server_cpu": statistics.median(r["server_cpu"] for r in mine),
+                    "cpu_us_per_echo": statistics.median(
+                        r["cpu_us_per_echo"] or float("inf") for r in mine
+                    ),
                     "gen_cpu": statistics.median(r["gen_cpu"] for r in mine),
                     "gen_bound": any(r["gen_bound"] for r in mine),
                     "ok": all(r["ok"] for r in mine) and len(mine) == args.repeats,
