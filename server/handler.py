@@ -139,41 +139,36 @@ class EchoHandler:
         fd = client.fd
         echo = client.conn.echo
         read, write = os.read, os.write
-        sleep = gevent.sleep
         quiet = self._loop.timer(self._park_after, self._park_after)
         throw = gevent.getcurrent().throw
-        waited = True
         try:
             while True:
                 try:
                     data = read(fd, RECV_BYTES)
-                except BlockingIOError:
-                    if not self._wait_readable(client, quiet, throw):
-                        return True
-                    waited = True
-                    continue
-                if not waited:
-                    # A second chunk with no wait between: a client streaming flat out. Let every
-                    # other client have its turn first, or this loop would hold the process.
-                    sleep(0)
-                waited = False
-                out = echo(data)
-                if out:
-                    try:
-                        sent = write(fd, out)
-                    except BlockingIOError:
-                        sent = 0
-                    if sent < len(out):
-                        # The client is not reading fast enough: wait here, reading nothing more
-                        # from it meanwhile (that is the backpressure).
-                        client.sock.sendall(memoryview(out)[sent:])
-                        waited = True
-                if not data:
-                    return False
-                stats.bytes_in += len(data)
-                stats.bytes_out += len(out)
-                stats.chunks += 1
-                stats.lines += data.count(b"\n")
+                except BlockingIOError:  # woken, but another reader got there first
+                    data = None
+                if data is not None:
+                    out = echo(data)
+                    if out:
+                        try:
+                            sent = write(fd, out)
+                        except BlockingIOError:
+                            sent = 0
+                        if sent < len(out):
+                            # The client is not reading fast enough: wait here, reading
+                            # nothing more from it meanwhile (that is the backpressure).
+                            client.sock.sendall(memoryview(out)[sent:])
+                    if not data:
+                        return False
+                    stats.bytes_in += len(data)
+                    stats.bytes_out += len(out)
+                    stats.chunks += 1
+                    stats.lines += data.count(b"\n")
+                # Every chunk waits for the hub's next IO poll before the next read: a client
+                # streaming flat out takes turns with every other ready client (fairness), and
+                # a request/response client never pays for a read that would fail.
+                if not self._wait_readable(client, quiet, throw):
+                    return True
         finally:
             quiet.close()
 

@@ -1,0 +1,108 @@
+"""Connection rate: connect, read the banner, one echo, close; N in flight, for D seconds.
+
+Server pinned to CPU 0, the load processes (uvloop when installed) to CPU 1. Prints
+completed cycles per second, failures, and how busy the load processes were (a busy
+generator means the figure is the generator's limit, not the server's). Asserts nothing.
+
+    .venv/bin/python benchmarks/server_connect_rate.py --servers coio,asyncio --inflight 50
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import sys
+import time
+
+from server_common import median, raise_nofile, start_server
+
+BANNER = b"welcome!"
+LINE = b"one echo\n"
+
+
+async def cycles(host: str, port: int, inflight: int, duration: float) -> tuple[int, int]:
+    done = failed = 0
+    end = time.monotonic() + duration
+
+    async def worker() -> None:
+        nonlocal done, failed
+        while time.monotonic() < end:
+            try:
+                reader, writer = await asyncio.open_connection(host, port)
+                try:
+                    if await reader.readexactly(len(BANNER)) != BANNER:
+                        raise OSError("bad banner")
+                    writer.write(LINE)
+                    if await reader.readexactly(len(LINE)) != LINE.upper():
+                        raise OSError("bad echo")
+                finally:
+                    writer.close()
+                    await writer.wait_closed()
+                done += 1
+            except (OSError, asyncio.IncompleteReadError):
+                failed += 1
+
+    await asyncio.gather(*(worker() for _ in range(inflight)))
+    return done, failed
+
+
+def load_process(host: str, port: int, inflight: int, duration: float, out: object) -> None:
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    cpu0 = time.process_time()
+    done, failed = asyncio.run(cycles(host, port, inflight, duration))
+    out.put((done, failed, (time.process_time() - cpu0) / duration))  # type: ignore[attr-defined]
+
+
+def measure(name: str, args: argparse.Namespace) -> tuple[float, int, float]:
+    with start_server(name, cpu=args.server_cpu) as server:
+        queue: multiprocessing.Queue[tuple[int, int, float]] = multiprocessing.Queue()
+        per = args.inflight // args.procs
+        procs = [
+            multiprocessing.Process(
+                target=load_process, args=(server.host, server.port, per, args.duration, queue)
+            )
+            for _ in range(args.procs)
+        ]
+        for proc in procs:
+            proc.start()
+            if args.load_cpu is not None and proc.pid is not None:
+                os.sched_setaffinity(proc.pid, {args.load_cpu})
+        results = [queue.get(timeout=args.duration + 60) for _ in procs]
+        for proc in procs:
+            proc.join(10)
+    done = sum(r[0] for r in results)
+    failed = sum(r[1] for r in results)
+    return done / args.duration, failed, sum(r[2] for r in results)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--servers", default="coio,asyncio")
+    parser.add_argument("--inflight", type=int, default=50)
+    parser.add_argument("--procs", type=int, default=2)
+    parser.add_argument("--duration", type=float, default=5.0)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--server-cpu", type=int, default=0)
+    parser.add_argument("--load-cpu", type=int, default=1)
+    args = parser.parse_args()
+    raise_nofile()
+    print(f"# {' '.join(sys.argv)}")
+    print("| server | in flight | cycles/s | failures | generator CPU (cores) |")
+    print("|---|---|---|---|---|")
+    for name in args.servers.split(","):
+        runs = [measure(name, args) for _ in range(args.repeats)]
+        rate = median([r[0] for r in runs])
+        failures = sum(r[1] for r in runs)
+        gen = median([r[2] for r in runs])
+        print(f"| {name} | {args.inflight} | {rate:,.0f} | {failures} | {gen:.2f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
