@@ -154,6 +154,10 @@ class EchoClient(asyncio.Protocol):
             self.transport.abort()  # the stream is out of step: nothing after this can verify
 
 
+class NoBanner(ConnectionError):
+    """The peer accepted the connection but sent nothing in time."""
+
+
 class WrongBanner(ConnectionError):
     """The peer's first bytes are not ``welcome!``."""
 
@@ -172,6 +176,8 @@ def describe(exc: BaseException) -> str:
         return "timed out"
     if isinstance(exc, WrongBanner):
         return "wrong banner"
+    if isinstance(exc, NoBanner):
+        return "no banner"
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror.lower()
     return str(exc) or type(exc).__name__
@@ -179,7 +185,7 @@ def describe(exc: BaseException) -> str:
 
 def explain(exc: BaseException) -> str:
     """A connect failure in words, for the one line the user sees."""
-    if isinstance(exc, WrongBanner):
+    if isinstance(exc, WrongBanner | NoBanner):
         return str(exc)
     if isinstance(exc, ConnectionRefusedError):
         return "connection refused (is the server running?)"

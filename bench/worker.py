@@ -12,7 +12,7 @@ from collections.abc import Callable, Coroutine
 from multiprocessing.connection import Connection
 from typing import Any
 
-from .client import EchoClient, describe, explain
+from .client import EchoClient, NoBanner, describe, explain
 from .histogram import Histogram
 from .payload import make_messages
 from .recorder import Recorder
@@ -33,11 +33,13 @@ def worker_main(spec: LoadSpec, index: int, pipe: Connection) -> None:
     run, loop_name = _runner()
     try:
         result = run(_work(spec, index, pipe, loop_name))
+        message: tuple[str, object] = ("result", result)
     except Exception as exc:  # one line for the parent to print, never a traceback
-        pipe.send(("failed", f"load process {index}: {describe(exc)}"))
-        return
-    if result is not None:
-        pipe.send(("result", result))
+        message = ("failed", f"load process {index}: {describe(exc)}")
+    # The parent may be gone (Ctrl-C): then there is nobody to tell.
+    with contextlib.suppress(OSError):
+        if message[1] is not None:
+            pipe.send(message)
 
 
 def _runner() -> tuple[Callable[[Coroutine[Any, Any, Any]], Any], str]:
@@ -120,6 +122,9 @@ async def _open_clients(
             )
             try:
                 await asyncio.wait_for(asyncio.shield(client.welcomed), spec.connect_timeout)
+            except TimeoutError:
+                client.stop()
+                raise NoBanner(f"connected, but no banner in {spec.connect_timeout:g} s") from None
             except BaseException:
                 client.stop()
                 raise

@@ -3,7 +3,8 @@
     python fake_server.py MODE
 
 MODE: ``upper`` echoes bytes.upper() (right for ASCII only), ``same`` echoes unchanged (wrong),
-``banner`` greets like an SSH server, ``close`` hangs up after its 20th line.
+``banner`` greets like an SSH server, ``close`` hangs up after its 20th line, ``silent`` accepts
+and never says a word.
 It prints its port, then on SIGTERM the number of newline-terminated lines it received.
 """
 
@@ -13,7 +14,7 @@ import asyncio
 import signal
 import sys
 
-MODES = ("upper", "same", "banner", "close")
+MODES = ("upper", "same", "banner", "close", "silent")
 CLOSE_AFTER_LINES = 20
 lines_received = 0
 
@@ -25,7 +26,10 @@ class Fake(asyncio.Protocol):
 
     def connection_made(self, transport):
         self.transport = transport
-        transport.write(b"SSH-2.0-OpenSSH_9.6\r\n" if self.mode == "banner" else b"welcome!")
+        if self.mode == "banner":
+            transport.write(b"SSH-2.0-OpenSSH_9.6\r\n")
+        elif self.mode != "silent":
+            transport.write(b"welcome!")
 
     def data_received(self, data):
         global lines_received

@@ -37,6 +37,13 @@ def test_wrong_banner_is_one_line() -> None:
     assert_one_line(result, "not a coio server: it sent b'SSH-2.0", 1)
 
 
+def test_silent_peer_is_one_line() -> None:
+    """A peer that accepts but never sends the banner is named as such after the timeout."""
+    with fake_server("silent") as server:
+        result = run_bench("--port", str(server.port), "--clients", "2", "--connect-timeout", "0.5")
+    assert_one_line(result, "connected, but no banner in 0.5 s", 1)
+
+
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
