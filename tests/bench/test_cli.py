@@ -1,4 +1,4 @@
-"""coio-bench's failures: bad flags, a dead server, a peer that is not a coio server."""
+"""coio-bench's command line: help, bad flags, a dead server, a peer that is not a coio server."""
 
 from __future__ import annotations
 
@@ -20,6 +20,18 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def test_help_and_version() -> None:
+    """--help names every flag and the exit statuses; --version names the program."""
+    shown = run_bench("--help")
+    assert shown.returncode == 0
+    for flag in ("--host", "--port", "--clients", "--size", "--duration", "--warmup", "--rate",
+                 "--procs", "--charset", "--connect-timeout", "--json", "exit status"):  # fmt: skip
+        assert flag in shown.stdout
+    version = run_bench("--version")
+    assert version.returncode == 0
+    assert version.stdout.startswith("coio-bench ")
 
 
 def test_refused_connection_is_one_line() -> None:
