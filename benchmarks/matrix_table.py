@@ -56,9 +56,10 @@ def markdown(data: dict[str, Any]) -> str:
         "",
         f"**Only ratios from one run count.** The machine ({data['machine']}) was shared with "
         "other work while this ran, so absolute figures drift (up to ~20% between runs); "
-        "the servers took turns within each repeat, so drift hits them alike.",
+        "for each cell the servers took turns back to back (order rotated every repeat), so "
+        "drift hits them alike.",
         "",
-        f"Measured {data['when']} by `{data['command']}` (took {data['elapsed_s'] / 60:.0f} min): "
+        f"Measured {data['when']} by `{data['command']}` (took {data['elapsed_s'] / 60:.1f} min): "
         f"{pin}; closed loop (each client waits for its whole echo before sending again), "
         f"ASCII messages, every echo verified; each cell is {_median_of(data['repeats'])} "
         f"{data['duration']:g} s after {data['warmup']:g} s of warm-up. The reference "

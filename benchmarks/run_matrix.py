@@ -5,8 +5,9 @@
     .venv/bin/python benchmarks/run_matrix.py --idle 10000 --only coio,asyncio
 
 Each server is pinned to core 0 and the load generator to core 1 (taskset); closed loop,
-16 B and 1 KiB ASCII messages, 100 and 1,000 clients. Servers take turns within each repeat,
-so drift on a shared machine hits them alike; each cell is the median of the repeats.
+16 B and 1 KiB ASCII messages, 100 and 1,000 clients. All servers stay up (idle) through a
+repeat and take turns back to back for each cell, in an order rotated every repeat, so drift
+on a shared machine hits them alike; each cell is the median of the repeats.
 Memory per idle connection is the RSS growth of a fresh server over --idle connections.
 Writes results/matrix.md, results/matrix.json and results/matrix.png. Never asserts on time.
 """
@@ -153,23 +154,20 @@ def main() -> int:
     n = 0
     started = time.monotonic()
     for repeat in range(args.repeats):
-        for contender in pool:
-            server = Running(contender, SERVER_CPU if pinned else None)
-            try:
-                for size, clients in configs:
+        # Every server runs (idle) through the whole repeat, and for each cell they take
+        # turns back to back, in an order rotated each repeat: drift hits them alike.
+        order = pool[repeat % len(pool) :] + pool[: repeat % len(pool)]
+        servers = [Running(c, SERVER_CPU if pinned else None) for c in order]
+        try:
+            for size, clients in configs:
+                for server in servers:
                     n += 1
                     result = bench(server, size, clients, args, pinned)
-                    runs.append(
-                        {
-                            "server": contender.name,
-                            "size": size,
-                            "clients": clients,
-                            "repeat": repeat,
-                            **result,
-                        }
-                    )
+                    run = {"server": server.contender.name, "size": size, "clients": clients}
+                    runs.append({**run, "repeat": repeat, **result})
                     log(_line(n, total, runs[-1]))
-            finally:
+        finally:
+            for server in servers:
                 server.stop()
     memory: dict[str, float] = {}
     for contender in pool:
