@@ -12,7 +12,7 @@ import time
 import gevent
 from gevent.event import Event
 
-from . import __version__
+from .address import format_address, listening_line
 from .config import LISTEN_BACKLOG, Config
 from .errors import BindError
 from .handler import EchoHandler
@@ -37,10 +37,6 @@ def raise_fd_limit(connections: int) -> int:
     return soft
 
 
-def format_address(host: str, port: int) -> str:
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
 class CoioServer:
     """A gevent StreamServer capped at --max-connections, live stats and a signal-driven stop."""
 
@@ -55,11 +51,18 @@ class CoioServer:
             config.max_connections,
             backlog=None if listener is not None else LISTEN_BACKLOG,
         )
+        if listener is not None:
+            # Workers share the socket: taking one connection per wakeup leaves the rest of a
+            # burst to the other workers (all are woken) instead of the first one awake.
+            self.server.max_accept = 1
         self._stopping = False
         self._stopped = Event()
 
-    def start(self) -> None:
-        """Bind and start accepting; raise BindError if an address cannot be used."""
+    def start(self, announce: bool = True) -> None:
+        """Bind and start accepting; raise BindError if an address cannot be used.
+
+        ``announce`` prints the listening line (a worker leaves that to its supervisor).
+        """
         fds = raise_fd_limit(self.config.max_connections)
         if fds < self.config.max_connections + FD_HEADROOM:
             log.warning(
@@ -79,8 +82,9 @@ class CoioServer:
                 raise BindError(config.metrics_host, config.metrics_port, exc) from exc
             mhost, mport = metrics.address[:2]
             metrics_line = f"metrics on http://{format_address(mhost, mport)}/metrics"
-        host, port = self.server.address[:2]
-        print(f"coio-server {__version__} listening on {format_address(host, port)}", flush=True)
+        if announce:
+            host, port = self.server.address[:2]
+            print(listening_line(host, port), flush=True)
         if metrics_line:
             log.info("%s", metrics_line)
 
@@ -140,15 +144,24 @@ class CoioServer:
                 log.info("%s", line)
 
 
-def run(config: Config) -> int:
-    """Start, serve and stop; return the exit code."""
+def setup_logging(config: Config, worker: int | None = None) -> None:
+    tag = "" if worker is None else f"w{worker} "
     logging.basicConfig(
         level=config.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(message)s",
+        format=f"%(asctime)s %(levelname)s {tag}%(message)s",
         stream=sys.stderr,
+        force=True,
     )
-    server = CoioServer(config)
-    server.start()
+
+
+def run(config: Config, listener: socket.socket | None = None, worker: int | None = None) -> int:
+    """Start, serve and stop; return the exit code.
+
+    A worker serves on its supervisor's ``listener`` and tags its log lines ``w<worker>``.
+    """
+    setup_logging(config, worker)
+    server = CoioServer(config, listener)
+    server.start(announce=listener is None)
     server.serve()
     log.info("stopped: served %d connections", server.stats.total)
     return 0

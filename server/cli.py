@@ -11,13 +11,16 @@ import sys
 from collections.abc import Callable, Sequence
 
 from . import __version__
+from .address import format_address, listening_line
 from .config import (
     DEFAULT_GRACE,
     DEFAULT_HOST,
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_PORT,
     DEFAULT_STATS_INTERVAL,
+    LISTEN_BACKLOG,
     MAX_CONNECTIONS_LIMIT,
+    MAX_WORKERS,
     Config,
 )
 from .errors import BindError
@@ -106,6 +109,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="serve Prometheus metrics on this port (loopback; 0 picks a free one)",
     )
+    parser.add_argument(
+        "--workers",
+        type=_number(int, 1, "a whole number", MAX_WORKERS),
+        default=1,
+        help="server processes sharing the port, restarted if they die; --max-connections "
+        "applies to each (default: %(default)s)",
+    )
     parser.add_argument("--log-level", choices=LOG_LEVELS, default="info", help="(default: info)")
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     return parser
@@ -116,6 +126,8 @@ def parse_config(argv: Sequence[str] | None = None) -> Config:
     args = parser.parse_args(argv)
     if not args.host.strip():
         parser.error("--host: empty; give an address such as 127.0.0.1 or ::1")
+    if args.workers > 1 and args.metrics_port is not None:
+        parser.error("--metrics-port serves one process's figures: use it without --workers")
     if args.port is None:
         try:
             args.port = port_number(os.environ.get("COIO_PORT", str(DEFAULT_PORT)))
@@ -130,11 +142,12 @@ def parse_config(argv: Sequence[str] | None = None) -> Config:
         stats_interval=args.stats_interval,
         metrics_port=args.metrics_port,
         log_level=args.log_level,
+        workers=int(args.workers),
     )
 
 
 def describe_bind_error(exc: OSError, host: str, port: int) -> str:
-    where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    where = format_address(host, port)
     if isinstance(exc, socket.gaierror):
         return f"cannot listen on {where}: unknown host {host!r}"
     if exc.errno == errno.EADDRINUSE:
@@ -148,12 +161,41 @@ def describe_bind_error(exc: OSError, host: str, port: int) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     config = parse_config(argv)
-    from .app import run  # gevent loads only once the flags are known to be good
-
     try:
+        if config.workers > 1:
+            return run_workers(config)
+        from .app import run  # gevent loads only once the flags are known to be good
+
         return run(config)
     except BindError as exc:
         print(f"{PROG}: {describe_bind_error(exc.cause, exc.host, exc.port)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 0
+
+
+def run_workers(config: Config) -> int:
+    """Bind once here, then fork and supervise ``config.workers`` servers on that socket."""
+    import logging
+
+    from .workers import Supervisor, bind_listener, describe_address
+
+    logging.basicConfig(
+        level=config.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        listener = bind_listener(config.host, config.port, LISTEN_BACKLOG)
+    except OSError as exc:
+        raise BindError(config.host, config.port, exc) from exc
+    host, port = describe_address(listener)
+    print(listening_line(host, port), flush=True)
+
+    def worker(index: int) -> int:
+        from .app import run  # imported after the fork: each worker has its own gevent hub
+
+        return run(config, listener, worker=index)
+
+    with listener:
+        return Supervisor(config.workers, worker, config.grace).run()

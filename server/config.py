@@ -13,6 +13,8 @@ DEFAULT_MAX_CONNECTIONS = 10_000
 MAX_CONNECTIONS_LIMIT = 1_000_000
 # Kernel queue of not-yet-accepted connections: deep enough for a burst of thousands.
 LISTEN_BACKLOG = 4096
+# More worker processes than this is a typo, not a plan (each is a whole server).
+MAX_WORKERS = 256
 # How long SIGINT/SIGTERM waits for clients before closing them.
 DEFAULT_GRACE = 5.0
 DEFAULT_STATS_INTERVAL = 10.0
@@ -29,3 +31,4 @@ class Config:
     metrics_port: int | None = None
     metrics_host: str = DEFAULT_HOST
     log_level: str = "info"
+    workers: int = 1  # processes sharing the port; more than 1 adds a supervising parent

@@ -40,7 +40,8 @@ def test_version_and_help() -> None:
     assert version.returncode == 0
     assert version.stdout.startswith("coio-server ")
     usage = run_cli("--help").stdout
-    for flag in ("--host", "--port", "--max-connections", "--idle-timeout", "--log-level"):
+    flags = ("--host", "--port", "--max-connections", "--idle-timeout", "--grace", "--workers")
+    for flag in (*flags, "--log-level"):
         assert flag in usage
 
 
@@ -71,6 +72,10 @@ def test_port_in_use_is_one_clear_line() -> None:
         (["--max-connections", "99999999999"], "must be at most 1000000"),
         (["--max-connections", "1e3"], "not a whole number"),
         (["--metrics-port", "-1"], "port must be 0-65535"),
+        (["--workers", "0"], "must be at least 1"),
+        (["--workers", "1000"], "must be at most 256"),
+        (["--workers", "2", "--metrics-port", "0"], "use it without --workers"),
+        (["--workers", "2", "--host", "no-such-host.invalid"], "unknown host"),
     ],
 )
 def test_bad_flags_are_one_clear_line(args: list[str], needle: str) -> None:

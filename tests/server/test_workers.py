@@ -1,0 +1,152 @@
+"""coio-server --workers N: N supervised processes on one port."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import signal
+import subprocess
+import time
+
+import pytest
+
+from protocol import BANNER
+from server.workers import RESTART_LIMIT, Supervisor
+from tests.support import ServerProcess, recv_exactly, running_server, server_command
+
+
+def workers_of(server: ServerProcess) -> set[int]:
+    pid = server.pid
+    with open(f"/proc/{pid}/task/{pid}/children") as f:
+        return {int(x) for x in f.read().split()}
+
+
+def wait_for_workers(server: ServerProcess, count: int, timeout: float = 10) -> set[int]:
+    deadline = time.monotonic() + timeout
+    while len(pids := workers_of(server)) != count and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert len(pids) == count, server.log()
+    return pids
+
+
+def echo_once(server: ServerProcess, line: bytes = b"hello\n") -> None:
+    with server.connect() as sock:
+        assert recv_exactly(sock, len(BANNER)) == BANNER
+        sock.sendall(line)
+        assert recv_exactly(sock, len(line)) == line.upper()
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_workers_share_the_port_and_print_one_line() -> None:
+    """--port 0 --workers 2: one listening line, and both workers take clients on that port."""
+    proc = subprocess.Popen(
+        [*server_command(), "--port", "0", "--workers", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        first = proc.stdout.readline() if proc.stdout else ""
+        match = re.search(r"listening on 127\.0\.0\.1:(\d+)$", first.strip())
+        assert match is not None, first
+        port = int(match.group(1))
+        server = ServerProcess(proc, "127.0.0.1", port)  # type: ignore[arg-type]
+        wait_for_workers(server, 2)
+        time.sleep(0.3)  # both workers are accepting
+        clients = [server.connect() for _ in range(40)]
+        for sock in clients:
+            assert recv_exactly(sock, len(BANNER)) == BANNER
+            sock.sendall(b"spread\n")
+            assert recv_exactly(sock, 7) == b"SPREAD\n"
+        for sock in clients:
+            sock.close()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0
+    assert out == ""  # nothing after the one listening line
+    assert "listening" not in err
+    assert {"w1", "w2"} <= set(re.findall(r" (w\d) connect id=", err))
+    assert "Traceback" not in err
+
+
+def test_killed_worker_is_replaced() -> None:
+    """A worker killed with SIGKILL is restarted, and the port keeps serving meanwhile."""
+    with running_server("--workers", "2") as server:
+        before = wait_for_workers(server, 2)
+        victim = min(before)
+        os.kill(victim, signal.SIGKILL)
+        echo_once(server)  # the other worker serves meanwhile
+        deadline = time.monotonic() + 10
+        while (victim in workers_of(server) or len(workers_of(server)) != 2) and (
+            time.monotonic() < deadline
+        ):
+            time.sleep(0.02)
+        after = workers_of(server)
+        for _ in range(10):
+            echo_once(server)
+        log = server.log()
+    assert len(after) == 2
+    assert victim not in after
+    assert (before - {victim}) <= after
+    assert f"pid={victim} exited (killed by SIGKILL); restarting" in log
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_signal_stops_every_worker(sig: signal.Signals) -> None:
+    """SIGTERM/SIGINT to the parent: every worker stops, the parent exits 0, no orphans."""
+    with running_server("--workers", "3", "--grace", "1") as server:
+        pids = wait_for_workers(server, 3)
+        clients = [server.connect() for _ in range(30)]
+        for sock in clients:
+            recv_exactly(sock, len(BANNER))
+        start = time.monotonic()
+        code = server.stop(sig)
+        elapsed = time.monotonic() - start
+        for sock in clients:
+            sock.close()
+        log = server.log()
+    assert code == 0
+    assert elapsed < 5
+    assert not [pid for pid in pids if alive(pid)]
+    assert log.count(" stopped: served ") == 3
+    assert "Traceback" not in log
+
+
+def test_crash_loop_is_capped(caplog: pytest.LogCaptureFixture) -> None:
+    """Workers that die at once are restarted RESTART_LIMIT times, then the parent exits 1."""
+    caplog.set_level(logging.INFO, logger="coio.server")
+    start = time.monotonic()
+    code = Supervisor(2, lambda index: 3, grace=0.5).run()
+    elapsed = time.monotonic() - start
+    started = [r for r in caplog.records if r.getMessage().startswith("worker ")]
+    assert code == 1
+    assert elapsed < 10
+    assert len([r for r in started if " started " in r.getMessage()]) == 2 + RESTART_LIMIT
+    assert "exited (exit code 3); restarting" in caplog.text
+    assert "stopping" in caplog.text
+
+
+def test_port_in_use_with_workers_is_one_line() -> None:
+    """With --workers, a busy port is still one clear line and a non-zero exit."""
+    with running_server() as busy:
+        result = subprocess.run(
+            [*server_command(), "--port", str(busy.port), "--workers", "2"],
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=False,
+        )
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.strip().splitlines() == [
+        f"coio-server: cannot listen on 127.0.0.1:{busy.port}: the port is already in use"
+    ]
