@@ -109,7 +109,8 @@ def test_open_loop_sends_at_the_requested_rate() -> None:
         )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert report["mode"] == "open"
-    assert 360 <= report["scheduled"] <= 440
+    # Rate x window; a loaded machine may stretch the window (never shrink it) a little.
+    assert 380 <= report["scheduled"] <= 500
     assert report["skipped"] == 0
     # Echoes still in flight at either edge of the window: a few, whatever the load.
     assert abs(report["echoes"] - report["scheduled"]) <= 20
