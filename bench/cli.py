@@ -123,13 +123,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def resolve(host: str, port: int) -> str:
-    """The first numeric address for ``host``, or BenchError with one line."""
+def resolve(host: str, port: int, timeout: float) -> str:
+    """A numeric address for ``host``, or BenchError with one line.
+
+    When the name has several addresses (``localhost``: ::1 and 127.0.0.1), the first that
+    accepts a connection wins, as a browser would pick; the load then goes to that one.
+    """
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror:
         raise BenchError(f"unknown host {host!r}") from None
-    return str(infos[0][4][0])
+    addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+    if len(addresses) > 1:
+        for address in addresses:
+            try:
+                socket.create_connection((address, port), timeout=timeout).close()
+            except OSError:
+                continue
+            return address
+    return addresses[0]
 
 
 def parse_spec(argv: Sequence[str] | None = None) -> tuple[LoadSpec, bool]:
@@ -152,7 +164,7 @@ def parse_spec(argv: Sequence[str] | None = None) -> tuple[LoadSpec, bool]:
             f"descriptors per process; the limit is {hard} (raise it, or add --procs)"
         )
     try:
-        host = resolve(args.host, args.port)
+        host = resolve(args.host, args.port, args.connect_timeout)
     except BenchError as exc:
         parser.exit(2, f"{PROG}: {exc}\n")
     spec = LoadSpec(
