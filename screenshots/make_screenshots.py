@@ -15,6 +15,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
 
+from textual.pilot import Pilot  # noqa: E402
+
 from tui.app import CoioApp  # noqa: E402
 from tui.demo import DemoServer  # noqa: E402
 from tui.settings import Settings  # noqa: E402
@@ -24,31 +26,54 @@ SIZE = (120, 34)
 LINES = ["hello, coio!", "straße grüße", "[bold]markup stays text[/]", "ǆ é ß"]
 
 
-async def capture(server: DemoServer) -> list[Path]:
-    app = CoioApp(Settings(host=server.host, port=server.port, name="ada", clients=3))
-    shots: list[Path] = []
+async def wait_connected(pilot: Pilot[int], chats: list[ChatPane]) -> None:
+    for _ in range(100):
+        if all(chat.link_pane.banner for chat in chats):
+            break
+        await pilot.pause(0.05)
+    await pilot.pause(0.3)
+
+
+async def chat_shot(server: DemoServer) -> Path:
+    """`coio-tui --demo --clients 3`: three tabs, a few lines sent, the wire pane open."""
+    settings = Settings(host=server.host, port=server.port, name="ada", clients=3)
+    app = CoioApp(settings, server_log=server.log_fd)
     async with app.run_test(size=SIZE) as pilot:
-        chats = list(app.query(ChatPane))
-        for _ in range(100):
-            if all(chat.link_pane.banner for chat in chats):
-                break
-            await pilot.pause(0.05)
-        await pilot.pause(0.3)
+        await wait_connected(pilot, list(app.query(ChatPane)))
         for line in LINES:
             await pilot.press(*line, "enter")
             await pilot.pause(0.15)
         await pilot.press("f2")
-        await pilot.pause(0.5)
-        shots.append(Path(app.save_screenshot("coio-tui-chat.svg", path=str(ROOT))))
+        await pilot.pause(1.5)  # the server's next stats line reaches the room bar
+        return Path(app.save_screenshot("coio-tui-chat.svg", path=str(ROOT)))
+
+
+async def classroom_shot(server: DemoServer) -> Path:
+    """`coio-tui --demo --bots 24 --bot-rate 2`: the room bar with bots chatting alongside."""
+    settings = Settings(host=server.host, port=server.port, name="ada", bots=24, bot_rate=2)
+    app = CoioApp(settings, server_log=server.log_fd)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_connected(pilot, list(app.query(ChatPane)))
+        for line in LINES[:2]:
+            await pilot.press(*line, "enter")
+            await pilot.pause(0.15)
+        await pilot.pause(3.5)  # bots connected and a few stats lines in
+        return Path(app.save_screenshot("coio-tui-classroom.svg", path=str(ROOT)))
+
+
+async def capture() -> list[Path]:
+    shots = []
+    for shot in (chat_shot, classroom_shot):
+        server = DemoServer(log=True)
+        try:
+            shots.append(await shot(server))
+        finally:
+            server.stop()
     return shots
 
 
 def main() -> int:
-    server = DemoServer()
-    try:
-        svgs = asyncio.run(capture(server))
-    finally:
-        server.stop()
+    svgs = asyncio.run(capture())
     converter = shutil.which("rsvg-convert")
     for svg in svgs:
         print(svg)
