@@ -49,10 +49,16 @@ def plot(data: dict[str, Any], out: Path) -> None:
             ax.set_ylabel(what)
             ax.set_title(f"{size_label(size)} messages: {what}")
             ax.grid(True, alpha=0.3)
-            ax.set_ylim(bottom=0)
-    axes[0][0].legend(fontsize=8, loc="best")
+            if col == 0:
+                ax.set_ylim(bottom=0)
+            else:  # p99 spans orders of magnitude between servers: log, labelled plainly
+                ax.set_yscale("log")
+                ax.yaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+                ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=8, frameon=False)
     fig.suptitle(data["title"], fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.06, 1, 1))  # room for the legend below the panels
     fig.savefig(out, dpi=110)
     plt.close(fig)
 
