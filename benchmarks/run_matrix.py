@@ -137,6 +137,15 @@ def bench(
     }
 
 
+def start(contender: Contender, pinned: bool) -> Running | None:
+    """Start a server; a server that fails to start is logged and left out, not fatal."""
+    try:
+        return Running(contender, SERVER_CPU if pinned else None)
+    except (RuntimeError, OSError) as exc:
+        log(f"{contender.name}: {exc}")
+        return None
+
+
 def log(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
@@ -157,7 +166,7 @@ def main() -> int:
         # Every server runs (idle) through the whole repeat, and for each cell they take
         # turns back to back, in an order rotated each repeat: drift hits them alike.
         order = pool[repeat % len(pool) :] + pool[: repeat % len(pool)]
-        servers = [Running(c, SERVER_CPU if pinned else None) for c in order]
+        servers = [s for c in order if (s := start(c, pinned)) is not None]
         try:
             for size, clients in configs:
                 for server in servers:
@@ -171,7 +180,9 @@ def main() -> int:
                 server.stop()
     memory: dict[str, float] = {}
     for contender in pool:
-        server = Running(contender, SERVER_CPU if pinned else None)
+        server = start(contender, pinned)
+        if server is None:
+            continue
         try:
             memory[contender.name] = per_connection(server.pid, server.port, args.idle)
         except Exception as exc:  # a server that cannot hold them all: say so in the table
