@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from .results import CPU_BOUND_FRACTION, Summary
+from .spec import Charset, LoadSpec
 
 NS_PER_MS = 1_000_000
 PERCENTILES = {"p50": 0.50, "p90": 0.90, "p99": 0.99, "p999": 0.999}
@@ -83,7 +84,7 @@ def as_text(summary: Summary) -> str:
         f"{spec.charset.value} messages · {mode} · {spec.duration:g} s{warm} · "
         f"{_plural(spec.procs, 'process', 'processes')} ({summary.loop})",
         f"echoes/s     {summary.echoes_per_s:,.0f}",
-        f"MB/s         {summary.mb_per_s:,.2f} sent, as much echoed",
+        f"MB/s         {summary.mb_per_s:,.2f} sent, {_echoed(spec)}",
         f"RTT          p50 {_ms(hist.percentile(0.5))} · p99 {_ms(hist.percentile(0.99))}"
         f" · max {_ms(hist.max)}",
         f"verified     {_plural(summary.echoes, 'echo', 'echoes')}"
@@ -101,6 +102,12 @@ def as_text(summary: Summary) -> str:
         )
     lines.append(_generator(summary))
     return "\n".join(lines)
+
+
+def _echoed(spec: LoadSpec) -> str:
+    if spec.charset is Charset.ASCII:
+        return "as much echoed"
+    return "a little more echoed (uppercase can be longer: ß -> SS)"
 
 
 def _failures(summary: Summary) -> str:
