@@ -18,8 +18,10 @@ BIN = Path(sys.executable).parent
 LISTEN_LINE = re.compile(r"listening on \[?([0-9a-fA-F.:]+)\]?:(\d+)")
 TICKS = os.sysconf("SC_CLK_TCK")
 
+COIO = [str(BIN / "coio-server"), "--log-level", "warning", "--stats-interval", "0"]
 SERVERS = {
-    "coio": [str(BIN / "coio-server"), "--log-level", "warning", "--stats-interval", "0"],
+    "coio": COIO,
+    "coio-w2": [*COIO, "--workers", "2"],
     "asyncio": [sys.executable, str(ROOT / "benchmarks/reference/asyncio_protocol.py")],
     "uvloop": [sys.executable, str(ROOT / "benchmarks/reference/uvloop_protocol.py")],
     "gevent-plain": [sys.executable, str(ROOT / "benchmarks/reference/gevent_plain.py")],
@@ -28,11 +30,16 @@ SERVERS = {
 }
 
 
-def pinned(cpu: int | None, cmd: list[str]) -> list[str]:
-    """Prefix ``cmd`` with taskset when a CPU is given and taskset exists."""
-    if cpu is None or shutil.which("taskset") is None:
+def pinned(cpu: int | str | None, cmd: list[str]) -> list[str]:
+    """Prefix ``cmd`` with taskset when CPUs are given ("0" or "0,1") and taskset exists."""
+    if cpu is None or cpu == "" or shutil.which("taskset") is None:
         return cmd
     return ["taskset", "-c", str(cpu), *cmd]
+
+
+def cpu_set(cpus: str) -> set[int]:
+    """ "0,1" -> {0, 1}; "" -> every CPU this process may use."""
+    return {int(c) for c in cpus.split(",")} if cpus else os.sched_getaffinity(0)
 
 
 def raise_nofile() -> int:
@@ -62,7 +69,7 @@ class Server:
 
 
 @contextmanager
-def start_server(name: str, *extra: str, cpu: int | None = 0) -> Iterator[Server]:
+def start_server(name: str, *extra: str, cpu: int | str | None = 0) -> Iterator[Server]:
     """Start server ``name`` on a free loopback port, pinned to ``cpu``; stop it afterwards."""
     cmd = pinned(cpu, [*SERVERS[name], "--port", "0", *extra])
     cwd = os.environ["COIO_SRC"] if name == "coio-src" else None

@@ -16,7 +16,7 @@ import os
 import sys
 import time
 
-from server_common import median, raise_nofile, start_server
+from server_common import cpu_set, median, raise_nofile, start_server
 
 BANNER = b"welcome!"
 LINE = b"one echo\n"
@@ -72,8 +72,8 @@ def measure(name: str, args: argparse.Namespace) -> tuple[float, int, float]:
         ]
         for proc in procs:
             proc.start()
-            if args.load_cpu is not None and proc.pid is not None:
-                os.sched_setaffinity(proc.pid, {args.load_cpu})
+            if proc.pid is not None:
+                os.sched_setaffinity(proc.pid, cpu_set(args.load_cpu))
         results = [queue.get(timeout=args.duration + 60) for _ in procs]
         for proc in procs:
             proc.join(10)
@@ -89,8 +89,8 @@ def main() -> None:
     parser.add_argument("--procs", type=int, default=2)
     parser.add_argument("--duration", type=float, default=5.0)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--server-cpu", type=int, default=0)
-    parser.add_argument("--load-cpu", type=int, default=1)
+    parser.add_argument("--server-cpu", default="0", help='taskset CPU list, "" for none')
+    parser.add_argument("--load-cpu", default="1", help='taskset CPU list, "" for none')
     args = parser.parse_args()
     raise_nofile()
     print(f"# {' '.join(sys.argv)}")

@@ -65,8 +65,8 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=5.0)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--procs", type=int, default=2, help="coio-bench load processes")
-    parser.add_argument("--server-cpu", type=int, default=0)
-    parser.add_argument("--load-cpu", type=int, default=1)
+    parser.add_argument("--server-cpu", default="0", help='taskset CPU list, "" for none')
+    parser.add_argument("--load-cpu", default="1", help='taskset CPU list, "" for none')
     parser.add_argument("--coio-args", default="", help="extra coio-server flags")
     args = parser.parse_args()
     raise_nofile()
@@ -79,7 +79,7 @@ def main() -> None:
             runs: dict[str, list[dict]] = {name: [] for name in servers}
             for _ in range(args.repeats):
                 for name in servers:
-                    extra = args.coio_args.split() if name == "coio" else []
+                    extra = args.coio_args.split() if name.startswith("coio") else []
                     runs[name].append(measure(name, extra, args, clients, size))
             base = median([r["echoes_per_s"] for r in runs.get("asyncio", [])] or [0])
             for name in servers:

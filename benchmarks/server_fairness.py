@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 
-from server_common import pinned, start_server
+from server_common import cpu_set, pinned, start_server
 
 STREAMER = """
 import socket, sys, threading, time
@@ -63,10 +63,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--servers", default="coio,asyncio,gevent-plain")
     parser.add_argument("--duration", type=float, default=4.0)
-    parser.add_argument("--server-cpu", type=int, default=0)
-    parser.add_argument("--load-cpu", type=int, default=1)
+    parser.add_argument("--server-cpu", default="0", help='taskset CPU list, "" for none')
+    parser.add_argument("--load-cpu", default="1", help='taskset CPU list, "" for none')
     args = parser.parse_args()
-    os.sched_setaffinity(0, {args.load_cpu})  # the probing client runs here
+    os.sched_setaffinity(0, cpu_set(args.load_cpu))  # the probing client runs here
     print(f"# {' '.join(sys.argv)}")
     print("| server | other client's echoes | p50 ms | p99 ms | max ms | streamer MB/s |")
     print("|---|---|---|---|---|---|")

@@ -55,7 +55,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--servers", default="coio,asyncio")
     parser.add_argument("--connections", type=int, default=10_000)
-    parser.add_argument("--server-cpu", type=int, default=0)
+    parser.add_argument("--server-cpu", default="0", help='taskset CPU list, "" for none')
     parser.add_argument("--coio-args", default="", help="extra coio-server flags")
     args = parser.parse_args()
     raise_nofile()
