@@ -8,13 +8,15 @@ import threading
 
 import pytest
 from textual import events
-from textual.widgets import TabbedContent
+from textual.widgets import Sparkline, TabbedContent
 
 from tests.support import running_server
+from tests.tui.peers import scripted_peer
 from tests.tui.pilot_support import chats, log_text, wait_for
 from tui.app import CoioApp
 from tui.messages import LinkState
 from tui.net.connection import OUTBOX_LINES
+from tui.safe import MAX_SHOWN_CHARS
 from tui.settings import Settings
 from tui.widgets.chat_input import ChatInput
 from tui.widgets.wire import WirePane
@@ -256,3 +258,37 @@ async def test_paste_onto_unsent_lines_keeps_every_line_separate() -> None:
         await wait_for(pilot, lambda: box.value == "d1\nd2")
         assert chat.link.queued == OUTBOX_LINES
         assert app.is_running
+
+
+async def test_classic_tutorial_server_that_echoes_raw_chunks_interoperates() -> None:
+    """A server that sends `welcome!` then uppercases raw chunks works like coio-server."""
+    with scripted_peer(b"welcome!", echo_upper=True) as port:
+        app = CoioApp(Settings(port=port))
+        async with app.run_test() as pilot:
+            chat = chats(app)[0]
+            await wait_for(pilot, lambda: chat.link_pane.banner is True)
+            await pilot.press(*"hi there", "enter")
+            await wait_for(pilot, lambda: chat.stats.echoed_lines == 1)
+            assert "← HI THERE · " in log_text(chat.transcript)
+            assert chat.stats.mismatches == 0
+            pane = chat.link_pane.render_text().plain
+            assert "welcome! ✓ verified" in pane
+            assert "p50/p99  " in pane
+            await wait_for(pilot, lambda: len(chat.link_pane.query_one(Sparkline).data or []) == 1)
+
+
+async def test_a_very_long_line_is_echoed_and_shown_shortened() -> None:
+    """A 300 kB line goes out and back whole; the transcript shows its start and the count."""
+    with running_server() as server:
+        app = CoioApp(Settings(port=server.port))
+        async with app.run_test() as pilot:
+            chat = chats(app)[0]
+            await wait_for(pilot, lambda: chat.connected)
+            assert chat.link is not None
+            chat.link.send_line("é" * 150_000)
+            await wait_for(pilot, lambda: chat.stats.echoed_lines == 1)
+            text = log_text(chat.transcript).replace("\n", "")
+            assert "É" * 100 in text
+            assert f"… (+{150_000 - MAX_SHOWN_CHARS} chars)" in text
+            assert chat.stats.mismatches == 0
+            assert chat.stats.received_bytes == 8 + 300_001
