@@ -60,8 +60,9 @@ def load_process(host: str, port: int, inflight: int, duration: float, out: obje
     out.put((done, failed, (time.process_time() - cpu0) / duration))  # type: ignore[attr-defined]
 
 
-def measure(name: str, args: argparse.Namespace) -> tuple[float, int, float]:
+def measure(name: str, args: argparse.Namespace) -> tuple[float, int, float, float]:
     with start_server(name, cpu=args.server_cpu) as server:
+        cpu0 = server.cpu_seconds()
         queue: multiprocessing.Queue[tuple[int, int, float]] = multiprocessing.Queue()
         per = args.inflight // args.procs
         procs = [
@@ -77,9 +78,10 @@ def measure(name: str, args: argparse.Namespace) -> tuple[float, int, float]:
         results = [queue.get(timeout=args.duration + 60) for _ in procs]
         for proc in procs:
             proc.join(10)
+        cpu = server.cpu_seconds() - cpu0
     done = sum(r[0] for r in results)
     failed = sum(r[1] for r in results)
-    return done / args.duration, failed, sum(r[2] for r in results)
+    return done / args.duration, failed, sum(r[2] for r in results), cpu / max(done, 1) * 1e6
 
 
 def main() -> None:
@@ -94,14 +96,20 @@ def main() -> None:
     args = parser.parse_args()
     raise_nofile()
     print(f"# {' '.join(sys.argv)}")
-    print("| server | in flight | cycles/s | failures | generator CPU (cores) |")
-    print("|---|---|---|---|---|")
+    print(
+        "| server | in flight | cycles/s | failures | generator CPU (cores) | server CPU us/cycle |"
+    )
+    print("|---|---|---|---|---|---|")
     for name in args.servers.split(","):
         runs = [measure(name, args) for _ in range(args.repeats)]
         rate = median([r[0] for r in runs])
         failures = sum(r[1] for r in runs)
         gen = median([r[2] for r in runs])
-        print(f"| {name} | {args.inflight} | {rate:,.0f} | {failures} | {gen:.2f} |", flush=True)
+        cpu = median([r[3] for r in runs])
+        print(
+            f"| {name} | {args.inflight} | {rate:,.0f} | {failures} | {gen:.2f} | {cpu:.0f} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -109,7 +109,7 @@ class EchoHandler:
         stats = self.stats
         try:
             if banner:
-                client.sock.sendall(banner)
+                self._send(client, banner)  # a new socket's buffer is empty: it all goes at once
                 stats.bytes_out += len(banner)
                 self._park(client, self._loop.now())  # most clients take a while to speak
                 return
@@ -138,7 +138,7 @@ class EchoHandler:
         stats = self.stats
         fd = client.fd
         echo = client.conn.echo
-        read, write = os.read, os.write
+        read, send = os.read, self._send
         quiet = self._loop.timer(self._park_after, self._park_after)
         throw = gevent.getcurrent().throw
         try:
@@ -150,14 +150,7 @@ class EchoHandler:
                 if data is not None:
                     out = echo(data)
                     if out:
-                        try:
-                            sent = write(fd, out)
-                        except BlockingIOError:
-                            sent = 0
-                        if sent < len(out):
-                            # The client is not reading fast enough: wait here, reading
-                            # nothing more from it meanwhile (that is the backpressure).
-                            client.sock.sendall(memoryview(out)[sent:])
+                        send(client, out)
                     if not data:
                         return False
                     stats.bytes_in += len(data)
@@ -171,6 +164,17 @@ class EchoHandler:
                     return True
         finally:
             quiet.close()
+
+    @staticmethod
+    def _send(client: Client, data: bytes) -> None:
+        """Write all of ``data``; if the client is not reading fast enough, wait here (reading
+        nothing more from it meanwhile: that is the backpressure)."""
+        try:
+            sent = os.write(client.fd, data)
+        except BlockingIOError:
+            sent = 0
+        if sent < len(data):
+            client.sock.sendall(memoryview(data)[sent:])
 
     def _wait_readable(self, client: Client, quiet: Any, throw: Callable[..., Any]) -> bool:
         """Wait (letting other greenlets run) for bytes; False if quiet too long: parked."""
