@@ -114,7 +114,7 @@ class CoioServer:
         # Stop accepting, then let every client finish its echo and close; after the grace
         # period, close whoever is left (a client that never reads its echo, say).
         self.server.close()
-        self.handler.stop_reading()
+        self.handler.stop()
         self._wait_for_clients(self.config.grace)
         self.handler.close_all()
         self._wait_for_clients(1.0)

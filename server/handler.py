@@ -9,6 +9,7 @@ watcher and its protocol state, not a greenlet and its saved stack.
 from __future__ import annotations
 
 import contextlib
+import enum
 import errno
 import itertools
 import logging
@@ -31,7 +32,16 @@ RECV_BYTES = 64 * 1024
 # A client quiet this long gives up its greenlet (it is parked). Short enough that idle
 # clients cost little; long enough that a chatty client keeps one greenlet between messages.
 PARK_AFTER = 0.5
+# While the server stops, a busy client is closed once it has been quiet this long: what
+# it already sent has arrived and been echoed.
+SHUTDOWN_QUIET = 0.05
 _CLOSED = OSError(errno.EBADF, "closed at shutdown")
+
+
+class _Wait(enum.Enum):
+    READY = "ready"  # bytes to read
+    PARKED = "parked"  # quiet for PARK_AFTER: the greenlet gave the client to its watcher
+    DONE = "done"  # stopping, and the client went quiet
 
 
 class _Quiet(Exception):
@@ -160,8 +170,12 @@ class EchoHandler:
                 # Every chunk waits for the hub's next IO poll before the next read: a client
                 # streaming flat out takes turns with every other ready client (fairness), and
                 # a request/response client never pays for a read that would fail.
-                if not self._wait_readable(client, quiet, throw):
+                state = self._wait_readable(client, quiet, throw)
+                if state is _Wait.PARKED:
                     return True
+                if state is _Wait.DONE:  # stopping, and the client went quiet: end as at EOF
+                    send(client, echo(b""))
+                    return False
         finally:
             quiet.close()
 
@@ -176,17 +190,26 @@ class EchoHandler:
         if sent < len(data):
             client.sock.sendall(memoryview(data)[sent:])
 
-    def _wait_readable(self, client: Client, quiet: Any, throw: Callable[..., Any]) -> bool:
-        """Wait (letting other greenlets run) for bytes; False if quiet too long: parked."""
-        quiet.again(throw, _QUIET)
+    def _wait_readable(self, client: Client, quiet: Any, throw: Callable[..., Any]) -> _Wait:
+        """Wait (letting other greenlets run) for bytes from the client.
+
+        READY: bytes arrived. PARKED: quiet for PARK_AFTER, the greenlet can end. DONE: the
+        server is stopping and the client has been quiet for SHUTDOWN_QUIET.
+        """
+        timer = self._loop.timer(SHUTDOWN_QUIET, SHUTDOWN_QUIET) if self._stopping else quiet
+        timer.again(throw, _QUIET)
         try:
             self._hub.wait(client.watcher)
         except _Quiet:
+            if self._stopping:
+                return _Wait.DONE
             self._park(client, self._loop.now() - self._park_after)
-            return False
+            return _Wait.PARKED
         finally:
-            quiet.stop()
-        return True
+            timer.stop()
+            if timer is not quiet:
+                timer.close()
+        return _Wait.READY
 
     def _park(self, client: Client, quiet_since: float) -> None:
         """Give up the greenlet: the read watcher starts a new one when bytes arrive."""
@@ -223,17 +246,18 @@ class EchoHandler:
             self._close(client, "idle-timeout")
         return len(idle)
 
-    def stop_reading(self) -> int:
-        """Shut every client's read side: each echoes what it already received, then closes.
-
-        A parked client wakes at once to end of stream; one whose echo is still being
-        written finishes writing it first. Returns how many connections were told.
-        """
+    def stop(self) -> int:
+        """Stop serving: a parked client's stream ends now (held bytes flushed, as at EOF);
+        a busy one ends once it has been quiet for SHUTDOWN_QUIET, so everything it already
+        sent is echoed first. Returns how many clients were live."""
         self._stopping = True
+        live = len(self._clients)
         for client in list(self._clients.values()):
-            with contextlib.suppress(OSError):  # already reset by the peer
-                client.sock.shutdown(socket.SHUT_RD)
-        return len(self._clients)
+            if client.parked_at is not None:
+                with contextlib.suppress(OSError):  # best effort: a few held bytes at most
+                    os.write(client.fd, client.conn.echo(b""))
+                self._close(client, "shutdown")
+        return live
 
     def close_all(self) -> None:
         """After the grace period: close whoever is left (say, a client that never reads)."""
