@@ -29,6 +29,7 @@ pytestmark = pytest.mark.asyncio
 FLOOD_PEER = Path(__file__).with_name("flood_peer.py")
 
 
+@pytest.mark.stress  # about 10 s: a kill, several retries and a restart
 async def test_restart_while_typing_delivers_each_queued_line_once_in_order() -> None:
     """Server killed and restarted while typing: queued lines shown pending, sent once, in order."""
     with running_server() as first:

@@ -10,7 +10,8 @@ from tests.tui.pilot_support import chats, log_text, wait_for
 from tui.app import CoioApp
 from tui.messages import WireChunk
 from tui.settings import Settings
-from tui.widgets.wire import WIRE_HISTORY, WirePane
+from tui.widgets import wire as wire_module
+from tui.widgets.wire import WirePane
 
 pytestmark = pytest.mark.asyncio
 
@@ -74,21 +75,23 @@ async def test_mouse_selection_copies_transcript_text() -> None:
         assert selected.split("\n")[1].endswith(" second line t")  # up to the mouse
 
 
-async def test_hidden_wire_pane_keeps_a_bounded_backlog() -> None:
+async def test_hidden_wire_pane_keeps_a_bounded_backlog(monkeypatch: pytest.MonkeyPatch) -> None:
     """While hidden, the wire pane holds at most its history; shown, it has the newest chunks."""
+    monkeypatch.setattr(wire_module, "WIRE_HISTORY", 200)  # the same code path, quicker
     app = offline()
     async with app.run_test() as pilot:
         chat = chats(app)[0]
         wire = chat.query_one(WirePane)
-        for n in range(WIRE_HISTORY + 700):
+        for n in range(900):
             data = f"chunk {n}".encode()
             chat.post_message(WireChunk(1, False, data, len(data), 0.0))
         await pilot.pause()
-        assert len(wire._deferred_renders) == WIRE_HISTORY
+        assert len(wire._deferred_renders) == 200
         await pilot.press("f2")
-        await wait_for(pilot, lambda: "chunk 2699" in log_text(wire))
-        assert len(wire.lines) <= WIRE_HISTORY
-        assert "chunk 699 " not in log_text(wire) + " "
+        await wait_for(pilot, lambda: "chunk 899" in log_text(wire))
+        assert len(wire.lines) <= 200
+        assert "chunk 699\n" not in log_text(wire)
+        assert "chunk 700\n" in log_text(wire)
 
 
 async def test_each_tcp_read_is_its_own_wire_chunk() -> None:
