@@ -15,6 +15,7 @@ from tests.tui.peers import scripted_peer
 from tests.tui.pilot_support import chats, log_text, wait_for
 from tui.app import CoioApp
 from tui.messages import LinkState
+from tui.net.backoff import Backoff
 from tui.net.connection import OUTBOX_LINES
 from tui.safe import MAX_SHOWN_CHARS
 from tui.settings import Settings
@@ -80,6 +81,8 @@ async def test_lines_typed_while_down_are_sent_once_in_order_after_restart() -> 
     app = CoioApp(Settings(port=port))
     async with app.run_test() as pilot:
         chat = chats(app)[0]
+        assert chat.link is not None
+        chat.link.worker.backoff = Backoff(first=0.05, cap=0.3)  # retry soon after the restart
         await wait_for(pilot, lambda: chat.link_pane.state is LinkState.WAITING)
         for i in range(5):
             await pilot.press(*f"queued {i}", "enter")
