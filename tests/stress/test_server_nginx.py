@@ -1,0 +1,62 @@
+"""benchmarks/nginx/coio-stream.conf: nginx's stream proxy in front of two coio-servers."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+from pathlib import Path
+from string import Template
+
+import pytest
+
+from tests.stress.probe import echo_rtts, wait_until, welcomed
+from tests.support import running_server
+
+pytestmark = [
+    pytest.mark.stress,
+    pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx is not installed"),
+]
+
+CONF = Path(__file__).resolve().parents[2] / "benchmarks" / "nginx" / "coio-stream.conf"
+STREAM_MODULE = Path("/usr/lib/nginx/modules/ngx_stream_module.so")
+
+
+def test_nginx_stream_config_spreads_clients_over_backends(tmp_path: Path) -> None:
+    """Through the shipped nginx config, 40 clients get banner and echoes from both backends."""
+    if not STREAM_MODULE.exists():
+        pytest.skip("nginx's stream module is not installed (libnginx-mod-stream)")
+    with running_server() as one, running_server() as two:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            listen = probe.getsockname()[1]
+        servers = "\n".join(f"        server 127.0.0.1:{s.port};" for s in (one, two))
+        conf = tmp_path / "nginx.conf"
+        conf.write_text(
+            Template(CONF.read_text()).substitute(
+                prefix=tmp_path, servers=servers, listen=f"127.0.0.1:{listen}"
+            )
+        )
+        nginx = subprocess.Popen(["nginx", "-p", str(tmp_path), "-c", str(conf)])
+        try:
+            assert wait_until(lambda: _accepts(listen), 10)
+            clients = [welcomed(("127.0.0.1", listen)) for _ in range(40)]
+            for sock in clients:
+                echo_rtts(sock, 2, b"via nginx\n")
+            for sock in clients:
+                sock.close()
+        finally:
+            nginx.terminate()
+            assert nginx.wait(10) == 0
+        served = [s.log().count(" connect id=") for s in (one, two)]
+    print(f"\nclients per backend through nginx: {served}")
+    assert sum(served) >= 40
+    assert min(served) >= 10  # least_conn spreads them
+
+
+def _accepts(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return False
+    return True
