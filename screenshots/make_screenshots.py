@@ -1,12 +1,14 @@
 """Capture real screenshots of coio-tui talking to a real local coio-server.
 
 Run: .venv/bin/python screenshots/make_screenshots.py
-Writes SVGs here, and PNGs too when `rsvg-convert` (Debian's librsvg2-bin) is installed.
+Writes SVGs here, and PNGs too when `rsvg-convert` (Debian's librsvg2-bin) is installed; then runs
+the browser test with COIO_WRITE_SCREENSHOTS=1 so its chromium capture lands here too.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import subprocess
 import sys
@@ -81,6 +83,13 @@ def main() -> int:
             png = svg.with_suffix(".png")
             subprocess.run([converter, "-w", "1400", str(svg), "-o", str(png)], check=True)
             print(png)
+    # The browser capture is taken by the browser test itself, in Debian's chromium.
+    browser_test = ROOT.parent / "tests" / "web" / "test_browser.py"
+    env = {**os.environ, "COIO_WRITE_SCREENSHOTS": "1"}
+    cmd = [sys.executable, "-m", "pytest", "-q", "--no-cov", "-p", "no:cacheprovider"]
+    cmd.append(str(browser_test))
+    subprocess.run(cmd, check=True, env=env, cwd=ROOT.parent)
+    print(ROOT / "browser-two-tabs.png")
     return 0
 
 
