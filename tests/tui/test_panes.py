@@ -56,6 +56,25 @@ async def test_transcript_follows_new_lines_only_while_at_the_bottom() -> None:
         assert transcript.is_vertical_scroll_end
 
 
+async def test_transcript_keeps_following_when_the_wire_pane_opens_and_closes() -> None:
+    """F2 shrinking or growing the transcript does not count as the reader scrolling away."""
+    app = offline()
+    async with app.run_test() as pilot:
+        transcript = chats(app)[0].transcript
+        for n in range(14):
+            transcript.add_note(f"line {n}")
+        await pilot.pause()
+        for step in ("shown", "hidden again"):
+            await pilot.press("f2")
+            await pilot.pause()
+            transcript.add_note(f"LASTLINE {step}")
+            await pilot.pause()
+            assert transcript.is_vertical_scroll_end, step
+            assert transcript.max_scroll_y > 0, step  # the test needs a scrolled view
+            bottom = transcript.lines[-1].text
+            assert bottom.endswith(f"LASTLINE {step}"), step
+
+
 async def test_mouse_selection_copies_transcript_text() -> None:
     """Dragging over the transcript selects its text, ready to copy."""
     app = offline()

@@ -7,6 +7,8 @@ from collections import deque
 from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
+from rich.text import Text
+from textual.events import Resize
 from textual.selection import Selection
 from textual.strip import Strip
 from textual.widgets import RichLog
@@ -15,7 +17,10 @@ from textual.widgets import RichLog
 class SelectableLog(RichLog):
     """``RichLog`` plus mouse selection (Textual's ``Log`` has it, ``RichLog`` does not).
 
-    Lines are written as Rich ``Text`` with markup off by the subclasses.
+    Lines are written as Rich ``Text`` with markup off by the subclasses, through ``add()``:
+    new lines are followed while ``following`` is True, that is, until the reader scrolls up.
+    A layout change (a pane opening beside it) moves the bottom but is not the reader
+    scrolling away, so it leaves ``following`` alone.
     """
 
     ALLOW_SELECT = True
@@ -25,6 +30,20 @@ class SelectableLog(RichLog):
         # RichLog holds writes made before its size is known (a hidden tab or pane) in an
         # unbounded deque; a flooding peer would grow it forever. Keep only what fits.
         self._deferred_renders = deque(maxlen=max_lines)
+        self.following = True
+
+    def add(self, text: Text) -> None:
+        """Append ``text``; scroll to it only while the reader follows the newest lines."""
+        self.write(text, scroll_end=self.following)
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if self.size.height:  # a hidden log has no bottom to be at
+            self.following = round(new_value) >= self.max_scroll_y
+
+    def on_resize(self, event: Resize) -> None:
+        if self.following:  # keep the newest line in view as the log grows or shrinks
+            self.call_after_refresh(self.scroll_end, animate=False, immediate=True)
 
     def get_selection(self, selection: Selection) -> tuple[str, str] | None:
         text = "\n".join(strip.text for strip in self.lines)

@@ -30,10 +30,6 @@ class Transcript(SelectableLog):
     def _stamp(self, at: float | None) -> str:
         return time.strftime("%H:%M:%S", time.localtime(self.clock() if at is None else at))
 
-    def _add(self, text: Text) -> None:
-        # Follow new output only while the reader is at the bottom.
-        self.write(text, scroll_end=self.is_vertical_scroll_end)
-
     def add_sent(self, lines: Iterable[tuple[int, str]], at: float) -> None:
         stamp = self._stamp(at)
         out = Text()
@@ -43,14 +39,14 @@ class Transcript(SelectableLog):
             out.append(f"{stamp} ", style="dim").append("→ ", style="bold blue")
             out.append(visible(line))
         if out:
-            self._add(out)
+            self.add(out)
 
     def add_queued(self, text: str, hint: str = "queued: sent on reconnect") -> None:
         """A line the user typed that is waiting (``hint`` says for what)."""
         out = Text(f"{self._stamp(None)} ", style="dim")
         out.append("⧗ ", style="bold yellow").append(visible(text), style="yellow")
         out.append(f"  ({hint})", style="dim yellow")
-        self._add(out)
+        self.add(out)
 
     def add_echoes(self, items: Iterable[EchoItem]) -> None:
         out = Text()
@@ -65,7 +61,7 @@ class Transcript(SelectableLog):
                 out.append(f"  ⚠ not the uppercase of {visible(item.sent)!r}", style="bold red")
             out.append(f" · {format_ms(item.rtt)}", style="dim")
         if out:
-            self._add(out)
+            self.add(out)
 
     def add_note(self, text: str, style: str = "italic dim") -> None:
-        self._add(Text(f"{self._stamp(None)} ", style="dim").append(visible(text), style=style))
+        self.add(Text(f"{self._stamp(None)} ", style="dim").append(visible(text), style=style))

@@ -27,4 +27,4 @@ class WirePane(SelectableLog):
         out.append(visible_bytes(data))
         if size > len(data):
             out.append(f" … (+{size - len(data)} bytes)", style="dim")
-        self.write(out, scroll_end=self.is_vertical_scroll_end)
+        self.add(out)
