@@ -58,6 +58,15 @@ class BannerChecked(NetMessage):
         self.data = data
 
 
+class BannerMissing(NetMessage):
+    """No banner within ``after`` seconds of connecting; ``data`` is what came (maybe nothing)."""
+
+    def __init__(self, conn_id: int, after: float, data: bytes) -> None:
+        super().__init__(conn_id)
+        self.after = after
+        self.data = data
+
+
 class WireChunk(NetMessage):
     """One TCP read or write for the wire pane: its first bytes, raw, and its full size."""
 

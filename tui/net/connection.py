@@ -20,6 +20,7 @@ from protocol import (
 
 from ..messages import (
     BannerChecked,
+    BannerMissing,
     Echoes,
     EchoItem,
     LinesRequeued,
@@ -44,6 +45,9 @@ RECV_BYTES = 65536
 # interleaves with reading echoes.
 WRITE_BATCH_LINES = 256
 CONNECT_TIMEOUT = 5.0
+# A coio server greets at once; a peer silent this long after accepting (an HTTP server, nc -l)
+# is named as not coio. The connection stays open: a late banner still verifies it.
+BANNER_TIMEOUT = 5.0
 # TCP reads posted to the UI and not yet shown. Past this the reader stops reading, so a
 # flooding peer meets TCP backpressure instead of growing the UI's message queue.
 MAX_UNSHOWN_READS = 8
@@ -145,6 +149,8 @@ class ConnectionWorker:
         conn = ClientConnection()
         inflight: deque[InFlight] = deque()
         welcomed = trio.Event()
+        decided = trio.Event()  # the banner arrived, right or wrong
+        head = bytearray()  # bytes received before the banner was decided
         reason: str | None = None
         try:
             async with stream:
@@ -152,7 +158,8 @@ class ConnectionWorker:
                     self._session_scope = scope
                     async with trio.open_nursery() as nursery:
                         nursery.start_soon(self._writer, stream, conn, inflight, welcomed)
-                        await self._reader(stream, conn, inflight, welcomed)
+                        nursery.start_soon(self._banner_watch, decided, head)
+                        await self._reader(stream, conn, inflight, welcomed, decided, head)
                         nursery.cancel_scope.cancel()
         except* (OSError, trio.BrokenResourceError, trio.ClosedResourceError) as group:
             reason = describe(group.exceptions[0])
@@ -173,6 +180,8 @@ class ConnectionWorker:
         conn: ClientConnection,
         inflight: deque[InFlight],
         welcomed: trio.Event,
+        decided: trio.Event,
+        head: bytearray,
     ) -> None:
         post, cid = self._post, self.conn_id
         while True:
@@ -185,6 +194,8 @@ class ConnectionWorker:
             if data:
                 self.unshown_reads += 1
                 post(WireChunk(cid, False, data[:WIRE_PREVIEW_BYTES], len(data), wall))
+                if not decided.is_set():
+                    head += data[:WIRE_PREVIEW_BYTES]
             conn.receive_data(data)
             items: list[EchoItem] = []
             unsolicited = skipped = 0
@@ -209,8 +220,10 @@ class ConnectionWorker:
                 elif isinstance(event, Welcomed):
                     self.backoff.reset()
                     welcomed.set()
+                    decided.set()
                     post(BannerChecked(cid, True, event.banner))
                 elif isinstance(event, WrongBanner):
+                    decided.set()
                     post(BannerChecked(cid, False, event.data))
                 elif isinstance(event, Closed):
                     if items or skipped:
@@ -218,6 +231,12 @@ class ConnectionWorker:
                     return
             if items or skipped:
                 post(Echoes(cid, items, skipped))
+
+    async def _banner_watch(self, decided: trio.Event, head: bytearray) -> None:
+        with trio.move_on_after(BANNER_TIMEOUT) as scope:
+            await decided.wait()
+        if scope.cancelled_caught:
+            self._post(BannerMissing(self.conn_id, BANNER_TIMEOUT, bytes(head)))
 
     async def _writer(
         self,

@@ -11,6 +11,7 @@ from protocol import MAX_LINE_BYTES
 
 from ..messages import (
     BannerChecked,
+    BannerMissing,
     Echoes,
     LinesRequeued,
     LinesSent,
@@ -61,8 +62,18 @@ class ChatPane(Widget):
     def link_pane(self) -> LinkPane:
         return self.query_one(LinkPane)
 
+    @property
+    def wire_shown(self) -> bool:
+        return self.query_one(WirePane).display
+
+    def show_wire(self, shown: bool = True) -> None:
+        """Show or hide the wire pane; F2 and a peer that is not coio both come here."""
+        wire = self.query_one(WirePane)
+        wire.set_class(shown, "shown")
+        wire.display = shown  # set on the widget itself, so what F2 toggles is what is seen
+
     def toggle_wire(self) -> None:
-        self.query_one(WirePane).toggle_class("shown")
+        self.show_wire(not self.wire_shown)
 
     def clear(self) -> None:
         self.transcript.clear()
@@ -99,6 +110,8 @@ class ChatPane(Widget):
             return "queued: sent when you connect (F3)"
         if not self.connected:
             return "queued: sent on reconnect"
+        if pane.banner is None:
+            return "queued: waiting for the server's banner"
         if pane.banner is False:
             return "held: the peer is not a coio server"
         return None
@@ -137,10 +150,27 @@ class ChatPane(Widget):
         if not message.ok:
             said = visible(message.data.decode("utf-8", "replace"), 60)
             self.transcript.add_note(f"⚠ not an echo server; it said: {said}", "bold red")
-            self.query_one(WirePane).add_class("shown")  # let the user see what it sent
+            self.show_wire()  # let the user see what it sent
             self.notify(
                 f"{self.chat_name}: the peer is not a coio server", severity="error", markup=False
             )
+
+    @on(BannerMissing)
+    def banner_missing(self, message: BannerMissing) -> None:
+        message.stop()
+        pane = self.link_pane
+        pane.banner, pane.banner_data, pane.banner_waited = False, message.data, message.after
+        pane.refresh_view()
+        self.transcript.add_note(
+            f"⚠ not a coio server (no banner after {message.after:g} s)", "bold red"
+        )
+        wire = self.query_one(WirePane)
+        if not message.data:
+            wire.add_note(f"nothing arrived in {message.after:g} s")
+        self.show_wire()
+        self.notify(
+            f"{self.chat_name}: the peer is not a coio server", severity="error", markup=False
+        )
 
     @on(WireChunk)
     def wire_chunk(self, message: WireChunk) -> None:

@@ -43,6 +43,7 @@ class LinkPane(Vertical):
         self.retry_at: float | None = None
         self.banner: bool | None = None  # None: not seen yet
         self.banner_data = b""
+        self.banner_waited: float | None = None  # no banner came within this many seconds
         self.connected_at: float | None = None
         self.queued = 0
         self._redraw_pending = False
@@ -69,7 +70,7 @@ class LinkPane(Vertical):
         self.retry_at = None if retry_in is None else self.clock() + retry_in
         if state is LinkState.CONNECTED:
             self.connected_at = self.clock()
-            self.banner = None
+            self.banner, self.banner_data, self.banner_waited = None, b"", None
         elif state is not LinkState.CONNECTING:
             self.connected_at = None
         self.refresh_view()
@@ -89,6 +90,13 @@ class LinkPane(Vertical):
             out.append("-")
         elif self.banner:
             out.append("welcome! ✓ verified", style="green")
+        elif self.banner_waited is not None:
+            out.append("✗ not a coio server", style="bold red")
+            out.append(f"\n         (no banner after {self.banner_waited:g} s)", style="red")
+            if self.banner_data:
+                out.append(
+                    f"\n         said {visible(repr(self.banner_data)[2:-1], 40)}", style="red"
+                )
         else:
             out.append("✗ not an echo server", style="bold red")
             out.append(f"\n         said {visible(repr(self.banner_data)[2:-1], 40)}", style="red")

@@ -20,8 +20,16 @@ class WirePane(SelectableLog):
         self.can_focus = False
         self.border_title = "wire"
 
+    def add_note(self, text: str) -> None:
+        """A line about the traffic rather than traffic itself (e.g. that nothing came)."""
+        self.add(Text(f"{self._stamp(time.time())} ", style="dim").append(text, style="italic dim"))
+
+    @staticmethod
+    def _stamp(at: float) -> str:
+        return time.strftime("%H:%M:%S", time.localtime(at)) + f".{int(at * 1000) % 1000:03d}"
+
     def add_chunk(self, outgoing: bool, data: bytes, size: int, at: float) -> None:
-        stamp = time.strftime("%H:%M:%S", time.localtime(at)) + f".{int(at * 1000) % 1000:03d}"
+        stamp = self._stamp(at)
         arrow, style = ("→ send", "blue") if outgoing else ("← recv", "green")
         out = Text(f"{stamp} ", style="dim").append(f"{arrow} {size:>6} B ", style=style)
         out.append(visible_bytes(data))

@@ -1,0 +1,48 @@
+"""Peers that are not coio servers: silent, half a banner, or pushing lines nobody asked for."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.tui.peers import scripted_peer
+from tests.tui.pilot_support import chats, log_text, wait_for
+from tui.app import CoioApp
+from tui.net import connection
+from tui.settings import Settings
+from tui.widgets.chat_input import ChatInput
+from tui.widgets.wire import WirePane
+
+pytestmark = pytest.mark.asyncio
+
+SHORT_TIMEOUT = 0.5  # seconds: the same code path as BANNER_TIMEOUT, quicker
+
+
+@pytest.mark.parametrize(("said", "shown"), [(b"", "nothing arrived"), (b"wel", "wel")])
+async def test_a_peer_that_never_sends_the_banner_is_named_after_the_timeout(
+    monkeypatch: pytest.MonkeyPatch, said: bytes, shown: str
+) -> None:
+    """No banner within the timeout: 'not a coio server', lines held, the wire pane opened."""
+    monkeypatch.setattr(connection, "BANNER_TIMEOUT", SHORT_TIMEOUT)
+    with scripted_peer(*([said] if said else [])) as port:
+        app = CoioApp(Settings(port=port))
+        async with app.run_test() as pilot:
+            chat = chats(app)[0]
+            await wait_for(pilot, lambda: chat.connected)
+            chat.query_one(ChatInput).value = "early"  # typed at once: well within the timeout
+            await pilot.press("enter")
+            assert "⧗ early  (queued: waiting for the server's banner)" in log_text(chat.transcript)
+            await wait_for(pilot, lambda: chat.link_pane.banner is False)
+            pane = chat.link_pane.render_text().plain
+            assert "✗ not a coio server" in pane
+            assert f"(no banner after {SHORT_TIMEOUT:g} s)" in pane
+            note = f"⚠ not a coio server (no banner after {SHORT_TIMEOUT:g} s)"
+            assert note in log_text(chat.transcript)
+            wire = chat.query_one(WirePane)
+            assert wire.region.height > 0  # opened by itself, and actually on screen
+            await wait_for(pilot, lambda: shown in log_text(wire))
+            await pilot.press(*"later", "enter")
+            assert "⧗ later  (held: the peer is not a coio server)" in log_text(chat.transcript)
+            await pilot.pause(0.3)
+            assert chat.stats.sent_lines == 0
+            assert chat.link is not None
+            assert chat.link.queued == 2
