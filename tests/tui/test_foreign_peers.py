@@ -46,3 +46,22 @@ async def test_a_peer_that_never_sends_the_banner_is_named_after_the_timeout(
             assert chat.stats.sent_lines == 0
             assert chat.link is not None
             assert chat.link.queued == 2
+
+
+async def test_a_wrong_banner_opens_the_wire_pane_on_screen_and_f2_closes_it() -> None:
+    """An SSH banner opens the wire pane visibly; the first F2 hides it, the next shows it."""
+    with scripted_peer(b"SSH-2.0-OpenSSH_9.2p1\r\n") as port:
+        app = CoioApp(Settings(port=port))
+        async with app.run_test() as pilot:
+            chat = chats(app)[0]
+            wire = chat.query_one(WirePane)
+            assert wire.region.height == 0  # closed until something calls for it
+            await wait_for(pilot, lambda: chat.link_pane.banner is False)
+            await wait_for(pilot, lambda: wire.region.height > 0)
+            await wait_for(pilot, lambda: "SSH-2.0-OpenSSH_9.2p1\\r\\n" in log_text(wire))
+            await pilot.press("f2")
+            await wait_for(pilot, lambda: wire.region.height == 0)
+            assert not chat.wire_shown
+            await pilot.press("f2")
+            await wait_for(pilot, lambda: wire.region.height > 0)
+            assert chat.wire_shown
