@@ -19,13 +19,13 @@ class LinkState(Enum):
 
 @dataclass(frozen=True, slots=True)
 class EchoItem:
-    """One echoed line, paired with the line it answers."""
+    """One echoed line, paired with the line it answers (or none: an unsolicited line)."""
 
-    seq: int  # the sent line's number in this session (0-based)
+    seq: int  # the sent line's number in this session (0-based); -1 if unsolicited
     sent: str
     echo: bytes
     matches: bool
-    rtt: float  # seconds from write to echo
+    rtt: float | None  # seconds from write to echo; None if unsolicited
     at: float  # wall-clock time of arrival
 
 
@@ -98,7 +98,7 @@ class LinesRequeued(NetMessage):
 class Echoes(NetMessage):
     """Echoed lines from one TCP read (batched: one message per read, not per line).
 
-    ``skipped`` counts unsolicited lines from that read that were only counted, not kept.
+    ``skipped`` counts unsolicited lines from that read that were only counted, not itemised.
     """
 
     def __init__(self, conn_id: int, items: list[EchoItem], skipped: int = 0) -> None:

@@ -15,9 +15,10 @@ RTT_WINDOW = 1000
 class LinkStats:
     sent_lines: int = 0
     sent_bytes: int = 0
-    echoed_lines: int = 0
-    received_bytes: int = 0
-    mismatches: int = 0
+    echoed_lines: int = 0  # echoes paired with a line we sent: the round trips
+    received_bytes: int = 0  # everything read, banner and unsolicited lines included
+    mismatches: int = 0  # round trips whose echo is not the uppercase of the line sent
+    unsolicited: int = 0  # lines the peer sent that answer nothing we sent (no round trip)
     rtts: deque[float] = field(default_factory=lambda: deque(maxlen=RTT_WINDOW))
 
     def add_rtt(self, seconds: float) -> None:

@@ -187,11 +187,11 @@ async def test_hostile_echo_lines_are_shown_literally_and_flagged() -> None:
         app = CoioApp(Settings(port=port))
         async with app.run_test() as pilot:
             chat = chats(app)[0]
-            await wait_for(pilot, lambda: chat.stats.echoed_lines == 1)
+            await wait_for(pilot, lambda: chat.stats.unsolicited == 1)
             text = log_text(chat.transcript)
             assert "[bold red]x [@click=app.quit]q[/] \\x1b[2J\\x1b]52;c;aGk=\\x07" in text
             assert "unsolicited line" in text
-            assert chat.stats.mismatches == 1
+            assert (chat.stats.echoed_lines, chat.stats.mismatches) == (0, 0)
             assert "\x1b" not in text
             assert app.is_running
 

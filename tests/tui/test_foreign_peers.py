@@ -65,3 +65,27 @@ async def test_a_wrong_banner_opens_the_wire_pane_on_screen_and_f2_closes_it() -
             await pilot.press("f2")
             await wait_for(pilot, lambda: wire.region.height > 0)
             assert chat.wire_shown
+
+
+async def test_unsolicited_lines_are_counted_apart_from_round_trips() -> None:
+    """Lines pushed before anything was sent are shown as unsolicited, with no RTT or echo count."""
+    with scripted_peer(b"welcome!", b"one\ntwo\n", echo_upper=True) as port:
+        app = CoioApp(Settings(port=port))
+        async with app.run_test() as pilot:
+            chat = chats(app)[0]
+            await wait_for(pilot, lambda: chat.stats.unsolicited == 2)
+            assert chat.stats.echoed_lines == 0
+            assert not chat.stats.rtts
+            pushed = [ln for ln in log_text(chat.transcript).splitlines() if "← " in ln]
+            assert [ln.split("← ")[1] for ln in pushed] == [
+                "one  ⚠ unsolicited line",
+                "two  ⚠ unsolicited line",
+            ]
+            assert chat.link is not None
+            chat.link.send_line("hi")
+            await wait_for(pilot, lambda: chat.stats.echoed_lines == 1)
+            assert len(chat.stats.rtts) == 1
+            assert (chat.stats.unsolicited, chat.stats.mismatches) == (2, 0)
+            assert "← HI · " in log_text(chat.transcript)
+            pane = chat.link_pane.render_text().plain
+            assert "unsolicited 2 lines" in pane

@@ -213,7 +213,7 @@ class ConnectionWorker:
                             sent=sent.text if sent else "",
                             echo=event.line,
                             matches=event.matches,
-                            rtt=now - sent.sent_at if sent else 0.0,
+                            rtt=now - sent.sent_at if sent else None,
                             at=wall,
                         )
                     )

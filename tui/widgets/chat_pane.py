@@ -204,12 +204,16 @@ class ChatPane(Widget):
     @on(Echoes)
     def echoes(self, message: Echoes) -> None:
         message.stop()
+        stats = self.stats
         for item in message.items:
-            self.stats.add_rtt(item.rtt)
+            if item.rtt is None:  # unsolicited: answers nothing, so no round trip
+                stats.unsolicited += 1
+                continue
+            stats.add_rtt(item.rtt)
+            stats.echoed_lines += 1
             if not item.matches:
-                self.stats.mismatches += 1
-        self.stats.echoed_lines += len(message.items) + message.skipped
-        self.stats.mismatches += message.skipped
+                stats.mismatches += 1
+        stats.unsolicited += message.skipped
         self.transcript.add_echoes(message.items)
         if message.skipped:
             self.transcript.add_note(f"⚠ {message.skipped} more unsolicited lines", "bold red")

@@ -108,6 +108,8 @@ class LinkPane(Vertical):
         out.append(f"{s.echoed_lines} msgs · {format_bytes(s.received_bytes)}")
         if s.mismatches:
             out.append(f"\nmismatch {s.mismatches}", style="bold red")
+        if s.unsolicited:
+            out.append(f"\nunsolicited {s.unsolicited} lines", style="bold red")
         if self.queued:
             out.append(f"\nqueued   {self.queued} lines", style="yellow")
         out.append("\nrtt      ", style="dim").append(format_ms(s.last_rtt))

@@ -55,9 +55,10 @@ class Transcript(SelectableLog):
                 out.append("\n")
             out.append(f"{self._stamp(item.at)} ", style="dim").append("← ", style="bold green")
             out.append(visible_bytes(item.echo), style="bold")
-            if item.seq < 0:
+            if item.rtt is None:
                 out.append("  ⚠ unsolicited line", style="bold red")
-            elif not item.matches:
+                continue
+            if not item.matches:
                 out.append(f"  ⚠ not the uppercase of {visible(item.sent)!r}", style="bold red")
             out.append(f" · {format_ms(item.rtt)}", style="dim")
         if out:
