@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from rich.text import Text
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
+from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer, Header, TabbedContent, TabPane
 
@@ -81,7 +82,8 @@ class CoioApp(App[int]):
         name = self.settings.name if n == 1 else f"{self.settings.name}-{n}"
         pane = ChatPane(name, self.settings.address, history=self.settings.history)
         tabs = self.query_one(TabbedContent)
-        await tabs.add_pane(TabPane(name, pane, id=f"conn-{n}"))
+        # Content, not a str: the name is the user's text, never markup (a tab label parses str).
+        await tabs.add_pane(TabPane(Content(name), pane, id=f"conn-{n}"))
         if self.connect:
             link = Link(self.guest, n, self.settings.host, self.settings.port, pane.post_message)
             pane.attach(link)

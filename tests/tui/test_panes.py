@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import trio
+from textual.widgets import Tab
 
 from tests.tui.peers import scripted_peer
 from tests.tui.pilot_support import chats, log_text, wait_for
@@ -152,3 +153,18 @@ async def test_an_unexpected_network_error_ends_the_app_with_a_message(
         await wait_for(pilot, lambda: app.return_code is not None, 5)
     assert app.return_code == 1
     assert "network side failed: ZeroDivisionError('boom')" in capsys.readouterr().err
+
+
+MARKUP_NAME = "[@click=app.quit]QUIT[/] [bold red]x[/]"
+
+
+async def test_a_name_with_markup_is_shown_as_plain_text_on_the_tabs() -> None:
+    """--name is never markup: the tab labels show its characters, and clicking one is harmless."""
+    app = offline(name=MARKUP_NAME, clients=2)
+    async with app.run_test() as pilot:
+        labels = [tab.label.plain for tab in app.query(Tab)]
+        assert labels == [MARKUP_NAME, f"{MARKUP_NAME}-2"]
+        assert all(not tab.label.spans for tab in app.query(Tab))  # no style, no @click
+        await pilot.click(Tab, offset=(2, 0))
+        await pilot.pause()
+        assert app.is_running
