@@ -62,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--host",
-        default=os.environ.get("COIO_HOST", DEFAULT_HOST),
+        default=None,
         help=f"server address (default: $COIO_HOST or {DEFAULT_HOST})",
     )
     parser.add_argument(
@@ -100,7 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--demo",
         action="store_true",
-        help="start a local coio-server on a free port, connect to it, stop it on exit",
+        help="start a local coio-server on 127.0.0.1 and a free port, connect to it, stop it "
+        "on exit (not with --host or --port: the demo picks its own address)",
     )
     add_serve_arguments(parser)
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
@@ -110,6 +111,12 @@ def build_parser() -> argparse.ArgumentParser:
 def parse_settings(argv: Sequence[str] | None = None) -> tuple[Settings, bool]:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.demo and (args.host is not None or args.port is not None):
+        parser.error("--demo starts its own server on 127.0.0.1; drop --host and --port")
+    if args.host is not None and not args.host.strip():
+        parser.error("--host must not be empty")
+    if args.host is None:
+        args.host = os.environ.get("COIO_HOST") or DEFAULT_HOST  # set but empty: the default
     if args.port is None:
         try:
             args.port = port_number(os.environ.get("COIO_PORT", str(DEFAULT_PORT)))

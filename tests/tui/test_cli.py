@@ -23,8 +23,8 @@ def test_flags_become_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     assert (settings.host, settings.port, settings.address) == ("::1", 9000, "[::1]:9000")
     assert (settings.clients, settings.bots, settings.bot_rate) == (3, 25, 2.5)
     assert not demo
-    settings, demo = parse_settings(["--demo", "--port", "7000", "--history", "500"])
-    assert (settings.port, settings.history, settings.bots) == (7000, 500, 0)
+    settings, demo = parse_settings(["--demo", "--history", "500"])
+    assert (settings.port, settings.history, settings.bots) == (9000, 500, 0)
     assert settings.bot_rate == DEFAULT_BOT_RATE
     assert demo
 
@@ -42,6 +42,10 @@ def test_flags_become_settings(monkeypatch: pytest.MonkeyPatch) -> None:
         (["--bot-rate", "fast"], "not a number: 'fast'"),
         (["--history", "5"], "must be 100-1000000, got 5"),
         (["--name", "\x1b[31m"], "--name must be printable text"),
+        (["--host", ""], "--host must not be empty"),
+        (["--host", "  "], "--host must not be empty"),
+        (["--demo", "--host", "example.org"], "--demo starts its own server"),
+        (["--demo", "--port", "7000"], "--demo starts its own server"),
     ],
 )
 def test_bad_flags_exit_2_with_one_line(
@@ -74,3 +78,11 @@ def test_real_program_refuses_bad_bots_without_a_traceback() -> None:
         "coio-tui: error: argument --bots: not a whole number: 'many'"
     )
     assert "Traceback" not in done.stderr
+
+
+def test_help_says_demo_takes_no_host_or_port(capsys: pytest.CaptureFixture[str]) -> None:
+    """--help tells the user that --demo picks its own address."""
+    with pytest.raises(SystemExit):
+        parse_settings(["--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "not with --host or --port" in help_text
