@@ -14,8 +14,9 @@ RTT_WINDOW = 1000
 @dataclass(slots=True)
 class LinkStats:
     sent_lines: int = 0
-    sent_bytes: int = 0
+    sent_bytes: int = 0  # chat lines written, newline included
     echoed_lines: int = 0  # echoes paired with a line we sent: the round trips
+    echoed_bytes: int = 0  # the round trips' echoes, newline included: comparable to sent_bytes
     received_bytes: int = 0  # everything read, banner and unsolicited lines included
     mismatches: int = 0  # round trips whose echo is not the uppercase of the line sent
     unsolicited: int = 0  # lines the peer sent that answer nothing we sent (no round trip)
@@ -40,6 +41,11 @@ def percentile(values: Iterable[float], fraction: float) -> float | None:
         return None
     rank = max(0, min(len(ordered) - 1, math.ceil(fraction * len(ordered)) - 1))
     return ordered[rank]
+
+
+def plural(count: int, word: str) -> str:
+    """``1 line``, ``2 lines``: a count with its noun."""
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
 def format_ms(seconds: float | None) -> str:

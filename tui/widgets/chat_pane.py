@@ -23,7 +23,7 @@ from ..messages import (
 )
 from ..net.link import Link
 from ..safe import visible
-from ..stats import LinkStats
+from ..stats import LinkStats, plural
 from .chat_input import ChatInput
 from .link_pane import LinkPane
 from .transcript import Transcript
@@ -198,7 +198,9 @@ class ChatPane(Widget):
         self.stats.sent_lines -= message.count
         if self.link is not None:
             self.link.written(-message.count)
-        self.transcript.add_note(f"{message.count} line(s) not written: they go first on reconnect")
+        self.transcript.add_note(
+            f"{plural(message.count, 'line')} not written: they go first on reconnect"
+        )
         self._sync_queue()
 
     @on(Echoes)
@@ -211,19 +213,24 @@ class ChatPane(Widget):
                 continue
             stats.add_rtt(item.rtt)
             stats.echoed_lines += 1
+            stats.echoed_bytes += len(item.echo) + 1  # the newline, as sent_bytes counts it
             if not item.matches:
                 stats.mismatches += 1
         stats.unsolicited += message.skipped
         self.transcript.add_echoes(message.items)
         if message.skipped:
-            self.transcript.add_note(f"⚠ {message.skipped} more unsolicited lines", "bold red")
+            self.transcript.add_note(
+                f"⚠ {plural(message.skipped, 'more unsolicited line')}", "bold red"
+            )
         self.link_pane.mark_dirty()
 
     @on(LinesUnanswered)
     def lines_unanswered(self, message: LinesUnanswered) -> None:
         message.stop()
         count = len(message.seqs)
-        self.transcript.add_note(f"{count} sent line(s) got no echo before the link dropped")
+        self.transcript.add_note(
+            f"{plural(count, 'sent line')} got no echo before the link dropped"
+        )
 
     @on(ProtocolBroken)
     def protocol_broken(self, message: ProtocolBroken) -> None:

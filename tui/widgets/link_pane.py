@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 import time
 from collections.abc import Callable
 
@@ -12,11 +13,14 @@ from textual.widgets import Sparkline, Static
 
 from ..messages import LinkState
 from ..safe import visible
-from ..stats import LinkStats, format_bytes, format_ms
+from ..stats import LinkStats, format_bytes, format_ms, plural
 
 SPARK_POINTS = 60  # recent round trips drawn in the sparkline
 # Figures redraw at most this often while messages pour in (one redraw per burst, not per line).
 REDRAW_DELAY = 0.1
+# Text columns inside the pane (its CSS width less border and padding), until it has a size.
+DEFAULT_TEXT_WIDTH = 34
+_INDENT = " " * 9  # the label column ("server   ", "state    "...)
 
 _STATE_STYLE = {
     LinkState.CONNECTING: "yellow",
@@ -75,43 +79,51 @@ class LinkPane(Vertical):
             self.connected_at = None
         self.refresh_view()
 
+    def _value_lines(self, text: str) -> str:
+        """``text`` wrapped to the value column; continuation lines indented past the labels."""
+        width = (self.content_size.width or DEFAULT_TEXT_WIDTH) - len(_INDENT)
+        lines = textwrap.wrap(text, max(width, 8), break_on_hyphens=False) or [""]
+        return f"\n{_INDENT}".join(lines)
+
     def render_text(self) -> Text:
         s = self.stats
         out = Text()
-        out.append("server   ", style="dim").append(visible(self.address) + "\n")
+        out.append("server   ", style="dim").append(self._value_lines(visible(self.address)))
         state = self.state.value
         if self.state is LinkState.WAITING and self.retry_at is not None:
             state = f"reconnecting in {max(0.0, self.retry_at - self.clock()):.0f} s"
-        out.append("state    ", style="dim").append(state, style=_STATE_STYLE[self.state])
+        out.append("\nstate    ", style="dim").append(state, style=_STATE_STYLE[self.state])
         if self.detail and self.state is not LinkState.CONNECTED:
-            out.append(f"\n         {visible(self.detail, 60)}", style="dim")
+            detail = self._value_lines(visible(self.detail, 60))
+            out.append(f"\n{_INDENT}{detail}", style="dim")
         out.append("\nbanner   ", style="dim")
+        said = self._value_lines(f"said {visible(repr(self.banner_data)[2:-1], 40)}")
         if self.banner is None:
             out.append("-")
         elif self.banner:
             out.append("welcome! ✓ verified", style="green")
         elif self.banner_waited is not None:
             out.append("✗ not a coio server", style="bold red")
-            out.append(f"\n         (no banner after {self.banner_waited:g} s)", style="red")
+            out.append(f"\n{_INDENT}(no banner after {self.banner_waited:g} s)", style="red")
             if self.banner_data:
-                out.append(
-                    f"\n         said {visible(repr(self.banner_data)[2:-1], 40)}", style="red"
-                )
+                out.append(f"\n{_INDENT}{said}", style="red")
         else:
             out.append("✗ not an echo server", style="bold red")
-            out.append(f"\n         said {visible(repr(self.banner_data)[2:-1], 40)}", style="red")
+            out.append(f"\n{_INDENT}{said}", style="red")
         uptime = "-" if self.connected_at is None else f"{self.clock() - self.connected_at:.0f} s"
         out.append("\nuptime   ", style="dim").append(uptime)
+        # Both directions count chat lines (newline included); the banner and unsolicited
+        # lines are not echoes of anything sent, and show in the wire pane instead.
         out.append("\nsent     ", style="dim")
-        out.append(f"{s.sent_lines} msgs · {format_bytes(s.sent_bytes)}")
+        out.append(f"{plural(s.sent_lines, 'msg')} · {format_bytes(s.sent_bytes)}")
         out.append("\nechoed   ", style="dim")
-        out.append(f"{s.echoed_lines} msgs · {format_bytes(s.received_bytes)}")
+        out.append(f"{plural(s.echoed_lines, 'msg')} · {format_bytes(s.echoed_bytes)}")
         if s.mismatches:
             out.append(f"\nmismatch {s.mismatches}", style="bold red")
         if s.unsolicited:
-            out.append(f"\nunsolicited {s.unsolicited} lines", style="bold red")
+            out.append(f"\nunsolicited {plural(s.unsolicited, 'line')}", style="bold red")
         if self.queued:
-            out.append(f"\nqueued   {self.queued} lines", style="yellow")
+            out.append(f"\nqueued   {plural(self.queued, 'line')}", style="yellow")
         out.append("\nrtt      ", style="dim").append(format_ms(s.last_rtt))
         out.append("\np50/p99  ", style="dim")
         out.append(f"{format_ms(s.percentile(0.5))} / {format_ms(s.percentile(0.99))}")

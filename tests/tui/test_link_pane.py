@@ -1,0 +1,72 @@
+"""The connection pane's words and figures: plurals, byte counts that agree, wrapped reasons."""
+
+from __future__ import annotations
+
+import pytest
+from rich.cells import cell_len
+
+from tests.tui.pilot_support import chats
+from tui.app import CoioApp
+from tui.messages import BannerChecked, Echoes, EchoItem, LinesSent, LinkState, WireChunk
+from tui.settings import Settings
+
+pytestmark = pytest.mark.asyncio
+
+LABEL = " " * 9  # the label column: continuation lines start here
+
+
+def offline() -> CoioApp:
+    return CoioApp(Settings(), connect=False)
+
+
+async def test_one_message_and_one_queued_line_are_singular() -> None:
+    """'1 msg' and '1 line', never '1 msgs' or '1 lines'; other counts stay plural."""
+    app = offline()
+    async with app.run_test() as pilot:
+        chat = chats(app)[0]
+        chat.post_message(LinesSent(1, [(0, "hi")], 0.0))
+        chat.post_message(Echoes(1, [EchoItem(0, "hi", b"HI", True, 0.001, 0.0)]))
+        await pilot.pause()
+        chat.link_pane.queued = 1
+        text = chat.link_pane.render_text().plain
+        assert "sent     1 msg · " in text
+        assert "echoed   1 msg · " in text
+        assert "queued   1 line\n" in text
+        chat.link_pane.queued = 2
+        assert "queued   2 lines\n" in chat.link_pane.render_text().plain
+
+
+async def test_sent_and_echoed_bytes_both_count_chat_lines_only() -> None:
+    """The 8-byte banner is not counted as echoed: 'hi' out and 'HI' back are 3 B each way."""
+    app = offline()
+    async with app.run_test() as pilot:
+        chat = chats(app)[0]
+        chat.post_message(WireChunk(1, False, b"welcome!", 8, 0.0))
+        chat.post_message(BannerChecked(1, True, b"welcome!"))
+        chat.post_message(WireChunk(1, True, b"hi\n", 3, 0.0))
+        chat.post_message(LinesSent(1, [(0, "hi")], 0.0))
+        chat.post_message(WireChunk(1, False, b"HI\n", 3, 0.0))
+        chat.post_message(Echoes(1, [EchoItem(0, "hi", b"HI", True, 0.001, 0.0)]))
+        await pilot.pause()
+        text = chat.link_pane.render_text().plain
+        assert "sent     1 msg · 3 B" in text
+        assert "echoed   1 msg · 3 B" in text
+        assert chat.stats.received_bytes == 11  # everything read is still known
+
+
+@pytest.mark.parametrize(
+    "detail", ["connection refused (is coio-server running?)", "x" * 50, "no route to host"]
+)
+async def test_a_long_reason_wraps_under_its_value_not_the_labels(detail: str) -> None:
+    """A long state reason wraps within the value column; no line runs into the labels."""
+    app = offline()
+    async with app.run_test() as pilot:
+        pane = chats(app)[0].link_pane
+        pane.set_state(LinkState.WAITING, detail, 2.0)
+        await pilot.pause()
+        width = pane.content_size.width
+        lines = pane.render_text().plain.splitlines()
+        assert all(cell_len(line) <= width for line in lines), lines
+        start = next(i for i, line in enumerate(lines) if line.startswith("state"))
+        reason = [line for line in lines[start + 1 :] if line.startswith(LABEL)]
+        assert "".join(part.strip() for part in reason).replace(" ", "") == detail.replace(" ", "")
