@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import signal
 from collections.abc import Iterable
 
 from rich.text import Text
@@ -22,6 +24,11 @@ from .settings import Settings
 from .widgets.chat_input import ChatInput
 from .widgets.chat_pane import ChatPane
 from .widgets.room_bar import RoomBar
+
+# Signals that quit like Ctrl+Q (exit 0): the terminal is restored and the demo server stopped.
+STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
 
 
 class CoioApp(App[int]):
@@ -47,6 +54,7 @@ class CoioApp(App[int]):
         self.sub_title = f"{settings.address} · v{__version__}"
         self.guest = TrioGuest(on_crash=self._network_crashed)
         self._count = 0
+        self._caught: list[int] = []  # signals handled by the app while it runs
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -60,6 +68,7 @@ class CoioApp(App[int]):
         yield Footer()
 
     async def on_mount(self) -> None:
+        self._catch_stop_signals()
         await self.guest.start()
         for _ in range(self.settings.clients):
             await self.add_connection(show=False)
@@ -73,7 +82,19 @@ class CoioApp(App[int]):
             self.guest.spawn(watch_server_log, self.server_log, self.post_message, stale)
 
     async def on_unmount(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in self._caught:
+            loop.remove_signal_handler(sig)
         await self.guest.stop()
+
+    def _catch_stop_signals(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in STOP_SIGNALS:
+            try:
+                loop.add_signal_handler(sig, self.exit, None, 0)
+            except (NotImplementedError, RuntimeError, ValueError):  # no signals here: skip
+                continue
+            self._caught.append(sig)
 
     async def add_connection(self, *, show: bool = True) -> ChatPane:
         """Open one more connection in a new tab (and show it, unless told not to)."""

@@ -59,6 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG,
         description="Chat with a coio server: one tab per connection, live round trips, "
         "and the raw bytes on the wire.",
+        epilog="Ctrl+Q, SIGTERM and SIGHUP quit cleanly with exit status 0 (the terminal restored, "
+        "a --demo server stopped); a bad flag exits 2, a --demo server that cannot start 1.",
     )
     parser.add_argument(
         "--host",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,16 @@ LISTEN_LINE = re.compile(r"listening on \[?([0-9a-fA-F.:]+)\]?:(\d+)")
 STOP_GRACE = 5.0  # seconds the server gets to exit after SIGTERM
 # The demo server logs a stats line this often (when anything moved); the app shows it.
 STATS_INTERVAL = 1.0
+
+
+def with_parent_death_signal(argv: list[str]) -> list[str]:
+    """Prefix ``argv`` so the kernel sends it SIGTERM when this process dies, even by SIGKILL.
+
+    ``setpriv`` (util-linux) sets the signal and then execs ``argv``, so the PID stays the
+    server's. Where it is missing (not Linux) the orderly stop on exit still applies.
+    """
+    setpriv = shutil.which("setpriv")
+    return argv if setpriv is None else [setpriv, "--pdeathsig", "TERM", "--", *argv]
 
 
 class DemoServerError(RuntimeError):
@@ -34,7 +45,7 @@ class DemoServer:
         cmd = [*server_command(), "--host", "127.0.0.1", "--port", "0"]
         cmd += ["--stats-interval", str(STATS_INTERVAL), *(extra or [])]
         self.proc = subprocess.Popen(
-            cmd,
+            with_parent_death_signal(cmd),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE if log else subprocess.DEVNULL,

@@ -80,9 +80,12 @@ def test_real_program_refuses_bad_bots_without_a_traceback() -> None:
     assert "Traceback" not in done.stderr
 
 
-def test_help_says_demo_takes_no_host_or_port(capsys: pytest.CaptureFixture[str]) -> None:
-    """--help tells the user that --demo picks its own address."""
+def test_help_names_the_demo_address_and_the_exit_statuses(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """--help says --demo picks its own address, and what each way out exits with."""
     with pytest.raises(SystemExit):
         parse_settings(["--help"])
     help_text = " ".join(capsys.readouterr().out.split())
     assert "not with --host or --port" in help_text
+    assert "SIGTERM and SIGHUP quit cleanly with exit status 0" in help_text
