@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.tui.test_e2e_tmux import tmux, wait_for_screen
+from tests.tui.tmux_support import tmux, wait_for_screen
 
 pytestmark = pytest.mark.e2e
 

@@ -11,27 +11,11 @@ from pathlib import Path
 import pytest
 
 from tests.support import running_server
+from tests.tui.tmux_support import tmux, wait_for_screen
 
 pytestmark = pytest.mark.e2e
 
 TUI = Path(sys.executable).parent / "coio-tui"
-
-
-def tmux(*args: str) -> str:
-    return subprocess.run(
-        ["tmux", *args], capture_output=True, text=True, check=True, timeout=10
-    ).stdout
-
-
-def wait_for_screen(session: str, needle: str, within: float = 20.0) -> str:
-    deadline = time.monotonic() + within
-    screen = ""
-    while time.monotonic() < deadline:
-        screen = tmux("capture-pane", "-t", session, "-p")
-        if needle in screen:
-            return screen
-        time.sleep(0.2)
-    raise AssertionError(f"{needle!r} never appeared on screen:\n{screen}")
 
 
 def test_three_clients_chat_and_quit_cleanly(tmp_path: Path) -> None:
