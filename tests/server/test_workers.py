@@ -38,11 +38,12 @@ def echo_once(server: ServerProcess, line: bytes = b"hello\n") -> None:
 
 
 def alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie waiting to be reaped counts as gone)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        with open(f"/proc/{pid}/status") as f:
+            return not any(line.startswith("State:\tZ") for line in f)
+    except FileNotFoundError:
         return False
-    return True
 
 
 def test_workers_share_the_port_and_print_one_line() -> None:
@@ -119,6 +120,18 @@ def test_signal_stops_every_worker(sig: signal.Signals) -> None:
     assert not [pid for pid in pids if alive(pid)]
     assert log.count(" stopped: served ") == 3
     assert "Traceback" not in log
+
+
+def test_workers_stop_when_the_parent_is_killed() -> None:
+    """SIGKILL to the parent (no chance to clean up): its workers still stop, no orphans."""
+    with running_server("--workers", "2", "--grace", "1") as server:
+        pids = wait_for_workers(server, 2)
+        os.kill(server.pid, signal.SIGKILL)
+        server.proc.wait(10)
+        deadline = time.monotonic() + 10
+        while any(alive(pid) for pid in pids) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not [pid for pid in pids if alive(pid)]
 
 
 def test_crash_loop_is_capped(caplog: pytest.LogCaptureFixture) -> None:
