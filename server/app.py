@@ -82,9 +82,11 @@ class CoioServer:
                 raise BindError(config.metrics_host, config.metrics_port, exc) from exc
             mhost, mport = metrics.address[:2]
             metrics_line = f"metrics on http://{format_address(mhost, mport)}/metrics"
+        host, port = self.server.address[:2]
         if announce:
-            host, port = self.server.address[:2]
             print(listening_line(host, port), flush=True)
+        else:
+            log.info("serving on %s", format_address(host, port))
         if metrics_line:
             log.info("%s", metrics_line)
 

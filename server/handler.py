@@ -36,6 +36,10 @@ PARK_AFTER = 0.5
 # it already sent has arrived and been echoed.
 SHUTDOWN_QUIET = 0.05
 _CLOSED = OSError(errno.EBADF, "closed at shutdown")
+# One read buffer for every connection: each read is copied out before the next can start.
+_READ_BUFFER = bytearray(RECV_BYTES)
+_READ_BUFFERS = [_READ_BUFFER]
+_READ_VIEW = memoryview(_READ_BUFFER)
 
 
 class _Wait(enum.Enum):
@@ -95,18 +99,34 @@ class EchoHandler:
         return len(self._clients)
 
     def __call__(self, sock: socket.socket, address: Any) -> None:
-        """Take a new connection (in a fresh greenlet): send the banner, then serve it."""
+        """Take a new connection, in the hub's accept callback: send the banner and park.
+
+        Nothing here blocks (a fresh socket's buffer takes the 8-byte banner at once), so no
+        greenlet is started until the client sends something.
+        """
         client = Client(sock, next(self._ids), _peer(address), self._loop.io(sock.fileno(), 1))
         self._clients[client.fd] = client
         stats = self.stats
         stats.live += 1
         stats.total += 1
         log.info("connect id=%s peer=%s live=%d", client.cid, client.peer, stats.live)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        # The timeout bounds a sendall to a client that reads nothing; a silent client is
-        # parked, and the idle sweep closes it.
-        sock.settimeout(self.idle_timeout)
-        self._run(client, client.conn.data_to_send())
+        banner = client.conn.data_to_send()
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            # The timeout bounds a sendall to a client that reads nothing; a silent client
+            # is parked, and the idle sweep closes it.
+            sock.settimeout(self.idle_timeout)
+            sent = os.write(client.fd, banner)
+        except BlockingIOError:
+            sent = 0
+        except OSError as exc:  # reset before the banner went out
+            self._close(client, self._reason(exc))
+            return
+        stats.bytes_out += sent
+        if sent < len(banner):  # never seen, but a greenlet may block where the hub may not
+            gevent.spawn_raw(self._run, client, banner[sent:])
+        else:
+            self._park(client, self._loop.now())  # most clients take a while to speak
 
     def _wake(self, client: Client) -> None:
         """Read watcher callback (in the hub): bytes arrived for a parked client."""
@@ -116,45 +136,48 @@ class EchoHandler:
 
     def _run(self, client: Client, banner: bytes) -> None:
         """One spell of serving: until the client goes quiet (parked) or the connection ends."""
-        stats = self.stats
         try:
             if banner:
-                self._send(client, banner)  # a new socket's buffer is empty: it all goes at once
-                stats.bytes_out += len(banner)
-                self._park(client, self._loop.now())  # most clients take a while to speak
-                return
+                self._send(client, banner)
+                self.stats.bytes_out += len(banner)
             if self._serve(client):
                 return  # parked
             reason = "shutdown" if self._stopping else "eof"
-        except TimeoutError:
-            reason = "idle-timeout"
-            stats.errors["idle_timeout"] += 1
-        except ConnectionResetError:
-            reason = "reset"
-            stats.errors["reset"] += 1
-        except BrokenPipeError:
-            reason = "broken-pipe"
-            stats.errors["broken_pipe"] += 1
-        except OSError as exc:
-            if self._stopping and exc.errno == errno.EBADF:
-                reason = "shutdown"  # closed by stop() after the grace period
-            else:
-                reason = f"error:{exc.strerror or exc}"
-                stats.errors["os_error"] += 1
+        except OSError as exc:  # TimeoutError included: the idle timeout on a sendall
+            reason = self._reason(exc)
         self._close(client, reason)
+
+    def _reason(self, exc: OSError) -> str:
+        """Name why a connection ended, and count it by kind for /metrics."""
+        errors = self.stats.errors
+        if isinstance(exc, TimeoutError):
+            errors["idle_timeout"] += 1
+            return "idle-timeout"
+        if isinstance(exc, ConnectionResetError):
+            errors["reset"] += 1
+            return "reset"
+        if isinstance(exc, BrokenPipeError):
+            errors["broken_pipe"] += 1
+            return "broken-pipe"
+        if self._stopping and exc.errno == errno.EBADF:
+            return "shutdown"  # closed by stop() after the grace period
+        errors["os_error"] += 1
+        return f"error:{exc.strerror or exc}"
 
     def _serve(self, client: Client) -> bool:
         """Echo chunks until the client is quiet for PARK_AFTER (return True) or EOF (False)."""
         stats = self.stats
         fd = client.fd
         echo = client.conn.echo
-        read, send = os.read, self._send
+        readv, buffers, view, send = os.readv, _READ_BUFFERS, _READ_VIEW, self._send
         quiet = self._loop.timer(self._park_after, self._park_after)
         throw = gevent.getcurrent().throw
         try:
             while True:
                 try:
-                    data = read(fd, RECV_BYTES)
+                    # Into the shared buffer, then copied out at its size before anything can
+                    # switch greenlets (os.read would map and unmap a fresh 64 KiB per call).
+                    data: bytes | None = bytes(view[: readv(fd, buffers)])
                 except BlockingIOError:  # woken, but another reader got there first
                     data = None
                 if data is not None:

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Callable
 from typing import Any
 
-import gevent
 from gevent.server import StreamServer
 
 from .handler import EchoHandler
 
 
-class Listener(StreamServer):  # type: ignore[misc]
-    """Accepts clients and hands each to ``handler`` in a new greenlet.
+def _call_now(func: Callable[..., Any], *args: Any) -> None:
+    """StreamServer's spawn hook: run the handler inline; it never blocks, it parks."""
+    func(*args)
 
-    The handler owns each socket and closes it itself (an idle client is parked with no
-    greenlet, so the socket must outlive the greenlet that accepted it). At
+
+class Listener(StreamServer):  # type: ignore[misc]
+    """Accepts clients and hands each to ``handler``, inline in the accept callback.
+
+    The handler owns each socket and closes it itself (a client is parked with no greenlet
+    until it speaks, so the socket must outlive the call that accepted it). At
     ``max_connections`` live clients the listener stops accepting: newcomers wait in the
     kernel's listen backlog and are accepted as soon as a client leaves.
     """
@@ -23,7 +28,7 @@ class Listener(StreamServer):  # type: ignore[misc]
     def __init__(
         self, listener: Any, handler: EchoHandler, max_connections: int, backlog: int | None
     ) -> None:
-        super().__init__(listener, handler, backlog=backlog, spawn=gevent.spawn_raw)
+        super().__init__(listener, handler, backlog=backlog, spawn=_call_now)
         self.max_connections = max_connections
         handler.on_close = self._slot_freed
         self._handler = handler

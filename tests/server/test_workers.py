@@ -23,8 +23,11 @@ def workers_of(server: ServerProcess) -> set[int]:
 
 
 def wait_for_workers(server: ServerProcess, count: int, timeout: float = 10) -> set[int]:
+    """Wait until ``count`` workers run and each has said it is serving; return their pids."""
     deadline = time.monotonic() + timeout
-    while len(pids := workers_of(server)) != count and time.monotonic() < deadline:
+    while (
+        len(pids := workers_of(server)) != count or server.log().count(" serving on ") < count
+    ) and time.monotonic() < deadline:
         time.sleep(0.02)
     assert len(pids) == count, server.log()
     return pids
