@@ -89,3 +89,24 @@ async def test_unsolicited_lines_are_counted_apart_from_round_trips() -> None:
             assert "← HI · " in log_text(chat.transcript)
             pane = chat.link_pane.render_text().plain
             assert "unsolicited 2 lines" in pane
+
+
+async def test_a_banner_after_the_timeout_still_verifies_and_sends_held_lines(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A slow server whose banner comes after the timeout is verified; held lines then go out."""
+    monkeypatch.setattr(connection, "BANNER_TIMEOUT", SHORT_TIMEOUT)
+    with scripted_peer(b"wel", b"come!", gap=4 * SHORT_TIMEOUT, echo_upper=True) as port:
+        app = CoioApp(Settings(port=port))
+        async with app.run_test() as pilot:
+            chat = chats(app)[0]
+            await wait_for(pilot, lambda: chat.link_pane.banner is False)
+            chat.query_one(ChatInput).value = "held"
+            await pilot.press("enter")
+            assert "(held: the peer is not a coio server)" in log_text(chat.transcript)
+            await wait_for(pilot, lambda: chat.stats.echoed_lines == 1)
+            assert chat.link_pane.banner is True
+            assert "welcome! ✓ verified" in chat.link_pane.render_text().plain
+            text = log_text(chat.transcript)
+            assert f"the banner came after {SHORT_TIMEOUT:g} s: a coio server after all" in text
+            assert "← HELD · " in text

@@ -144,9 +144,12 @@ class ChatPane(Widget):
     @on(BannerChecked)
     def banner_checked(self, message: BannerChecked) -> None:
         message.stop()
+        late = self.link_pane.banner_waited
         self.link_pane.banner = message.ok
         self.link_pane.banner_data = message.data
         self.link_pane.refresh_view()
+        if message.ok and late is not None:
+            self.transcript.add_note(f"the banner came after {late:g} s: a coio server after all")
         if not message.ok:
             said = visible(message.data.decode("utf-8", "replace"), 60)
             self.transcript.add_note(f"⚠ not an echo server; it said: {said}", "bold red")
