@@ -66,7 +66,10 @@ class CoioServer:
         fds = raise_fd_limit(self.config.max_connections)
         if fds < self.config.max_connections + FD_HEADROOM:
             log.warning(
-                "fd limit %d is below --max-connections %d", fds, self.config.max_connections
+                "fd limit %d leaves too few for --max-connections %d (needs %d)",
+                fds,
+                self.config.max_connections,
+                self.config.max_connections + FD_HEADROOM,
             )
         config = self.config
         try:

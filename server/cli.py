@@ -39,6 +39,20 @@ def port_number(text: str) -> int:
     return value
 
 
+# A shorter stats interval would turn the reporter into a busy loop on an idle server.
+MIN_STATS_INTERVAL = 0.1
+
+
+def stats_interval(text: str) -> float:
+    """Seconds between stats lines: 0 (off) or at least MIN_STATS_INTERVAL."""
+    value = _number(float, 0, "a number of seconds")(text)
+    if 0 < value < MIN_STATS_INTERVAL:
+        raise argparse.ArgumentTypeError(
+            f"must be 0 (off) or at least {MIN_STATS_INTERVAL}, got {text}"
+        )
+    return value
+
+
 def _number(
     kind: type[int] | type[float], minimum: float, what: str, maximum: float = math.inf
 ) -> Callable[[str], float]:
@@ -67,7 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--host",
         default=os.environ.get("COIO_HOST", DEFAULT_HOST),
-        help="address to listen on (default: $COIO_HOST or %(default)s; loopback only)",
+        help="address to listen on (default: $COIO_HOST or %(default)s, loopback; "
+        "give :: or 0.0.0.0 to serve the network)",
     )
     parser.add_argument(
         "--port",
@@ -98,16 +113,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--stats-interval",
-        type=_number(float, 0, "a number of seconds"),
+        type=stats_interval,
         default=DEFAULT_STATS_INTERVAL,
-        help="seconds between stats log lines, only when something changed; 0 turns them off "
+        help=f"seconds between stats log lines (at least {MIN_STATS_INTERVAL}), only when "
+        "something changed; 0 turns them off "
         "(default: %(default)s)",
     )
     parser.add_argument(
         "--metrics-port",
         type=port_number,
         default=None,
-        help="serve Prometheus metrics on this port (loopback; 0 picks a free one)",
+        help="serve Prometheus metrics on this port, on 127.0.0.1; 0 picks a free one "
+        "(default: off)",
     )
     parser.add_argument(
         "--workers",

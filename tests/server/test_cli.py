@@ -68,6 +68,7 @@ def test_port_in_use_is_one_clear_line() -> None:
         (["--host", ""], "--host: empty"),
         (["--idle-timeout", "inf"], "must be a finite number"),
         (["--stats-interval", "nan"], "must be a finite number"),
+        (["--stats-interval", "1e-9"], "must be 0 (off) or at least 0.1"),
         (["--grace", "-1"], "must be at least 0"),
         (["--max-connections", "99999999999"], "must be at most 1000000"),
         (["--max-connections", "1e3"], "not a whole number"),
