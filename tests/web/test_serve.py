@@ -10,6 +10,7 @@ import socket
 import subprocess
 import time
 import urllib.request
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -28,6 +29,7 @@ from tests.web.support import (
 from tui.cli import build_parser
 from tui.web.cli import tab_command
 from tui.web.options import is_loopback, tab_arguments
+from tui.web.serve import clamp_size
 
 ASSET_REF = re.compile(r'(?:href|src)="([^"]*)"|url\("([^"]*)"\)')
 EXTERNAL = re.compile(rb"https?://")
@@ -216,3 +218,32 @@ def test_tabs_get_the_users_flags_but_never_serve(argv: list[str], kept: list[st
 def test_only_loopback_counts_as_private(host: str, loopback: bool) -> None:
     """Binding anywhere but loopback is recognised (and so warned about)."""
     assert is_loopback(host) is loopback
+
+
+@pytest.mark.parametrize(
+    ("asked", "given"),
+    [((80, 24), (80, 24)), ((5000, 5000), (400, 150)), ((-3, 0), (20, 8))],
+)
+def test_terminal_sizes_a_page_asks_for_are_clamped(
+    asked: tuple[int, int], given: tuple[int, int]
+) -> None:
+    """A page cannot make its app draw a huge (or negative) terminal."""
+    assert clamp_size(*asked) == given
+
+
+@pytest.mark.timeout(60)
+def test_a_huge_size_from_the_page_starts_a_clamped_app(server: ServerProcess) -> None:
+    """A tab opened with width=5000&height=5000 runs its app at the clamped size."""
+
+    async def scenario(web: WebServer) -> dict[str, str]:
+        async with aiohttp.ClientSession() as session:
+            ws_url = web.url.replace("http://", "ws://") + "ws?width=5000&height=5000"
+            async with session.ws_connect(ws_url):
+                (app,) = wait_for_tabs(web.proc.pid, 1)
+                raw = await asyncio.to_thread(Path(f"/proc/{app.pid}/environ").read_bytes)
+        return dict(item.split("=", 1) for item in raw.decode().split("\0") if "=" in item)
+
+    with running_web("--port", str(server.port)) as web:
+        env = asyncio.run(scenario(web))
+        web.stop()
+    assert (env["COLUMNS"], env["ROWS"]) == ("400", "150")

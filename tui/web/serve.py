@@ -31,6 +31,15 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 QUIT_GRACE = 3.0  # seconds an app gets to quit after the server asks it to
 TERM_GRACE = 2.0  # seconds an app gets after SIGTERM, before SIGKILL
 HTTP_SHUTDOWN_GRACE = 5.0  # seconds open HTTP requests get once the tabs are closed
+# Terminal sizes a browser may ask for: a page could ask for 5000x5000 and make its app draw
+# (and send) megabytes per frame, so sizes are clamped to what a large screen shows.
+COLUMNS = (20, 400)
+ROWS = (8, 150)
+
+
+def clamp_size(width: int, height: int) -> tuple[int, int]:
+    """A browser's terminal size, clamped to COLUMNS x ROWS."""
+    return (min(max(width, COLUMNS[0]), COLUMNS[1]), min(max(height, ROWS[0]), ROWS[1]))
 
 
 def with_parent_death_signal(argv: list[str]) -> list[str]:
@@ -60,6 +69,9 @@ class TabProcess(AppService):
         assert process.stdin is not None
         self._stdin = process.stdin
         return process
+
+    async def set_terminal_size(self, width: int, height: int) -> None:
+        await super().set_terminal_size(*clamp_size(width, height))
 
     @property
     def pid(self) -> int | None:
@@ -114,8 +126,9 @@ class TabServer(Server):
             log.warning("tab refused: %d open, the limit (--serve-max-tabs)", len(self.tabs))
             await websocket.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"server full")
             return websocket
-        width = _query_int(request, "width", 80)
-        height = _query_int(request, "height", 24)
+        width, height = clamp_size(
+            _query_int(request, "width", 80), _query_int(request, "height", 24)
+        )
         tab = TabProcess(
             with_parent_death_signal(self.argv),
             write_bytes=websocket.send_bytes,
