@@ -19,6 +19,7 @@ from .messages import BotsReport, ServerReport
 from .net.bots import BotSwarm
 from .net.guest import TrioGuest
 from .net.link import Link
+from .net.server_metrics import MetricsTarget, watch_server_metrics
 from .net.server_watch import watch_server_log
 from .settings import Settings
 from .widgets.chat_input import ChatInput
@@ -45,12 +46,18 @@ class CoioApp(App[int]):
     ]
 
     def __init__(
-        self, settings: Settings, *, connect: bool = True, server_log: int | None = None
+        self,
+        settings: Settings,
+        *,
+        connect: bool = True,
+        server_log: int | None = None,
+        server_metrics: MetricsTarget | None = None,
     ) -> None:
         super().__init__()
         self.settings = settings
         self.connect = connect  # False: tabs without networking (snapshots, previews)
         self.server_log = server_log  # the demo server's stderr, read for its live figures
+        self.server_metrics = server_metrics  # or its metrics page, scraped for them
         self.sub_title = f"{settings.address} · v{__version__}"
         self.guest = TrioGuest(on_crash=self._network_crashed)
         self._count = 0
@@ -58,11 +65,12 @@ class CoioApp(App[int]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        if self.settings.bots or self.server_log is not None:
+        watching_server = self.server_log is not None or self.server_metrics is not None
+        if self.settings.bots or watching_server:
             yield RoomBar(
                 bots=self.settings.bots,
                 rate=self.settings.bot_rate,
-                watching_server=self.server_log is not None,
+                watching_server=watching_server,
             )
         yield TabbedContent(id="tabs")
         yield Footer()
@@ -80,6 +88,8 @@ class CoioApp(App[int]):
         if self.connect and self.server_log is not None:
             stale = 2.5 * STATS_INTERVAL  # no stats line for this long: nothing moves
             self.guest.spawn(watch_server_log, self.server_log, self.post_message, stale)
+        if self.connect and self.server_metrics is not None:
+            self.guest.spawn(watch_server_metrics, self.server_metrics, self.post_message)
 
     async def on_unmount(self) -> None:
         loop = asyncio.get_running_loop()

@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 
 from . import __version__
 from .net.bots import MAX_BOT_RATE, MAX_BOTS
+from .net.server_metrics import MetricsTarget, parse_metrics_url
 from .settings import DEFAULT_BOT_RATE, DEFAULT_HOST, DEFAULT_PORT, Settings
 from .web.options import add_serve_arguments
 from .widgets.transcript import DEFAULT_HISTORY
@@ -52,6 +53,22 @@ def bounded_float(low: float, high: float) -> Callable[[str], float]:
         return value
 
     return parse
+
+
+def metrics_url(text: str) -> MetricsTarget:
+    try:
+        return parse_metrics_url(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{exc}") from None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Command:
+    """What the command line asks for: the settings, a --demo server, a metrics page to show."""
+
+    settings: Settings
+    demo: bool
+    server_metrics: MetricsTarget | None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -105,16 +122,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="start a local coio-server on 127.0.0.1 and a free port, connect to it, stop it "
         "on exit (not with --host or --port: the demo picks its own address)",
     )
+    parser.add_argument(
+        "--server-metrics",
+        type=metrics_url,
+        default=None,
+        metavar="URL",
+        help="show the server's live connections and msgs/s in the room bar, read each second "
+        "from its Prometheus page on this machine (the URL `coio-server --metrics-port` logs)",
+    )
     add_serve_arguments(parser)
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     return parser
 
 
-def parse_settings(argv: Sequence[str] | None = None) -> tuple[Settings, bool]:
+def parse_command(argv: Sequence[str] | None = None) -> Command:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.demo and (args.host is not None or args.port is not None):
         parser.error("--demo starts its own server on 127.0.0.1; drop --host and --port")
+    if args.demo and args.server_metrics is not None:
+        parser.error("--demo shows its own server's figures; drop --server-metrics")
     if args.host is not None and not args.host.strip():
         parser.error("--host must not be empty")
     if args.host is None:
@@ -135,7 +162,12 @@ def parse_settings(argv: Sequence[str] | None = None) -> tuple[Settings, bool]:
         bots=args.bots,
         bot_rate=args.bot_rate,
     )
-    return settings, args.demo
+    return Command(settings, args.demo, args.server_metrics)
+
+
+def parse_settings(argv: Sequence[str] | None = None) -> tuple[Settings, bool]:
+    command = parse_command(argv)
+    return command.settings, command.demo
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -143,7 +175,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if (code := serve_if_asked(argv)) is not None:
         return code
-    settings, demo = parse_settings(argv)
+    command = parse_command(argv)
+    settings, demo = command.settings, command.demo
     from .app import CoioApp
     from .demo import DemoServer, DemoServerError
 
@@ -157,7 +190,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = dataclasses.replace(settings, host=server.host, port=server.port)
     try:
         log_fd = None if server is None else server.log_fd
-        return CoioApp(settings, server_log=log_fd).run() or 0
+        app = CoioApp(settings, server_log=log_fd, server_metrics=command.server_metrics)
+        return app.run() or 0
     finally:
         if server is not None:
             server.stop()

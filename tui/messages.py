@@ -153,19 +153,27 @@ class BotsReport(Message):
 
 
 class ServerReport(Message):
-    """What the demo server says about itself (from its log); only the newest one matters.
+    """What the server says about itself (its log or metrics page); only the newest one matters.
 
-    ``per_second`` is None until its first stats line; ``running`` turns False when it exits.
+    ``per_second`` is None until a rate is known; ``running`` turns False when a demo server
+    exits; ``unavailable`` says why the figures could not be read ("" when they could).
     """
 
     def __init__(
-        self, *, live: int, total: int, per_second: float | None, running: bool = True
+        self,
+        *,
+        live: int,
+        total: int,
+        per_second: float | None,
+        running: bool = True,
+        unavailable: str = "",
     ) -> None:
         super().__init__()
         self.live = live
         self.total = total
         self.per_second = per_second
         self.running = running
+        self.unavailable = unavailable
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, ServerReport)

@@ -10,11 +10,17 @@ from pathlib import Path
 from .options import is_loopback, tab_arguments
 
 
-def tab_command(argv: Sequence[str], host: str, port: int) -> list[str]:
-    """The program every browser tab runs: coio-tui with the user's flags, on host:port."""
+def tab_command(
+    argv: Sequence[str], host: str, port: int, metrics_url: str | None = None
+) -> list[str]:
+    """The program every browser tab runs: coio-tui with the user's flags, on host:port.
+
+    With ``metrics_url`` (a --demo server's metrics page) every tab shows the server's figures.
+    """
     script = Path(sys.executable).parent / "coio-tui"
     program = [str(script)] if script.exists() else [sys.executable, "-m", "tui"]
-    return [*program, *tab_arguments(argv), "--host", host, "--port", str(port)]
+    command = [*program, *tab_arguments(argv), "--host", host, "--port", str(port)]
+    return command if metrics_url is None else [*command, "--server-metrics", metrics_url]
 
 
 def url_for(host: str, port: int) -> str:
@@ -56,15 +62,18 @@ def serve_if_asked(argv: Sequence[str] | None = None) -> int | None:
     demo: DemoServer | None = None
     try:
         target_host, target_port = settings.host, settings.port
+        metrics_url = None
         if args.demo:
             try:
-                demo = DemoServer()
+                demo = DemoServer(metrics=True)  # each tab reads the server's figures from it
             except (DemoServerError, OSError) as exc:
                 print(f"{PROG}: {exc}", file=sys.stderr)
                 return 1
-            target_host, target_port = demo.host, demo.port
+            target_host, target_port, metrics_url = demo.host, demo.port, demo.metrics_url
         server = TabServer(
-            tab_command(argv, target_host, target_port), title="coio", max_tabs=args.serve_max_tabs
+            tab_command(argv, target_host, target_port, metrics_url),
+            title="coio",
+            max_tabs=args.serve_max_tabs,
         )
         print(
             f"{PROG}: serving {url_for(host, port)} (each browser tab is a client of "

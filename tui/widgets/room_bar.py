@@ -66,6 +66,9 @@ class RoomBar(Static):
             return Text("waiting for its first figures", style="dim")
         if not r.running:
             return Text("stopped", style="bold red")
+        if r.unavailable:
+            out = Text("figures unavailable", style="yellow")
+            return out.append(f" ({visible(r.unavailable, 60)})", style="dim")
         out = Text(f"{r.live} live", style="bold").append(f" · {r.total} served")
         rate = "-" if r.per_second is None else f"{r.per_second:.0f}"
         return out.append(f" · {rate} msgs/s")

@@ -1,0 +1,211 @@
+"""A coio-server's live figures from its Prometheus page, scraped over plain trio sockets.
+
+The page is network input: the URL must name this machine, the response is size- and
+time-bounded, and a sample that does not parse is skipped, never trusted.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import os
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import trio
+
+from ..messages import ServerReport
+from .connection import Post
+
+SCRAPE_INTERVAL = 1.0  # seconds between scrapes: the room bar's msgs/s is per second
+SCRAPE_TIMEOUT = 2.0  # seconds for connect, request and whole response; a stuck peer is a miss
+# coio-server's page is under 1 KiB; a far bigger answer is not it and is not read to the end.
+MAX_RESPONSE_BYTES = 64 * 1024
+MAX_URL_CHARS = 2048  # a longer URL is a mistake, not a metrics page
+MAX_COUNT = 2**63  # a count beyond a 64-bit counter is garbage
+LIVE = "coio_connections_live"  # gauge: connections open now
+TOTAL = "coio_connections_total"  # counter: connections accepted
+LINES = "coio_lines_total"  # counter: lines echoed (the stats line's msgs/s counts these)
+
+_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
+_VALUE = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?Inf|NaN")
+_TIMESTAMP = re.compile(r"-?\d+")
+
+
+class ScrapeError(Exception):
+    """The page could not be read or is not a coio-server's; the message is one line."""
+
+
+@dataclass(frozen=True, slots=True)
+class MetricsTarget:
+    """Where to scrape: a loopback address, a port and the request path."""
+
+    host: str
+    port: int
+    path: str
+
+    @property
+    def authority(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.authority}{self.path}"
+
+
+def parse_metrics_url(text: str) -> MetricsTarget:
+    """A loopback ``http://`` URL as a target; ValueError with a one-line reason otherwise."""
+    if len(text) > MAX_URL_CHARS or not text.isprintable() or any(c.isspace() for c in text):
+        raise ValueError("not a plain URL")
+    parts = urlsplit(text)
+    if parts.scheme.lower() != "http":
+        raise ValueError(f"must start with http:// (got {text[:40]!r})")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("must not hold a user name or password")
+    host = (parts.hostname or "").lower()
+    if host == "localhost":
+        host = "127.0.0.1"
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise ValueError(f"must name this machine (127.0.0.1, [::1] or localhost), not {host!r}")
+    try:
+        port = parts.port or 80
+    except ValueError:
+        raise ValueError("bad port") from None
+    path = parts.path or "/"
+    if parts.query:
+        path += f"?{parts.query}"
+    if not path.isascii():
+        raise ValueError("the path must be ASCII (percent-encode the rest)")
+    return MetricsTarget(host, port, path)
+
+
+def parse_samples(page: bytes) -> dict[str, float]:
+    """The unlabelled samples of a Prometheus text page, name -> value (the first of each).
+
+    Comments, labelled samples and lines that do not parse are skipped.
+    """
+    samples: dict[str, float] = {}
+    for line in page.decode("utf-8", "replace").splitlines():
+        fields = line.split()
+        if not 2 <= len(fields) <= 3 or fields[0].startswith("#"):
+            continue
+        name, value = fields[0], fields[1]
+        if not _NAME.fullmatch(name) or not _VALUE.fullmatch(value) or name in samples:
+            continue
+        if len(fields) == 3 and not _TIMESTAMP.fullmatch(fields[2]):
+            continue
+        samples[name] = float(value)
+    return samples
+
+
+def count(samples: dict[str, float], name: str) -> int:
+    """Sample ``name`` as a whole, non-negative count; ScrapeError if it is missing or odd."""
+    value = samples.get(name)
+    if value is None:
+        raise ScrapeError(f"no {name} on the page (not a coio-server?)")
+    if not math.isfinite(value) or not 0 <= value < MAX_COUNT or not value.is_integer():
+        raise ScrapeError(f"{name} is not a count")
+    return int(value)
+
+
+def response_body(response: bytes) -> bytes:
+    """The body of a whole HTTP/1.x response if its status is 200; ScrapeError otherwise."""
+    head, blank, body = response.partition(b"\r\n\r\n")
+    if not blank:
+        raise ScrapeError("not a whole HTTP response")
+    status, *headers = head.split(b"\r\n")
+    version, _, rest = status.partition(b" ")
+    code = rest[:3]
+    if not version.startswith(b"HTTP/1.") or not (len(code) == 3 and code.isdigit()):
+        raise ScrapeError("not an HTTP response")
+    if code != b"200":
+        raise ScrapeError(f"HTTP status {code.decode()}")
+    for header in headers:
+        name, _, value = header.partition(b":")
+        name, value = name.strip().lower(), value.strip().lower()
+        if name == b"transfer-encoding" or (name == b"content-encoding" and value != b"identity"):
+            raise ScrapeError("an encoded response (only plain text is read)")
+        if name == b"content-length":
+            if not value.isdigit() or int(value) > len(body):
+                raise ScrapeError("a response cut short")
+            body = body[: int(value)]
+    return body
+
+
+async def scrape(target: MetricsTarget) -> bytes:
+    """GET the page (HTTP/1.0: a plain body, then close); its body, or ScrapeError / OSError."""
+    request = (
+        f"GET {target.path} HTTP/1.0\r\nHost: {target.authority}\r\n"
+        "Accept: text/plain\r\nConnection: close\r\n\r\n"
+    ).encode("ascii")
+    response = bytearray()
+    with trio.move_on_after(SCRAPE_TIMEOUT) as scope:
+        async with await trio.open_tcp_stream(target.host, target.port) as stream:
+            try:
+                await stream.send_all(request)
+                while chunk := await stream.receive_some(16384):
+                    response += chunk
+                    if len(response) > MAX_RESPONSE_BYTES:
+                        raise ScrapeError(f"an answer over {MAX_RESPONSE_BYTES} bytes")
+            except trio.BrokenResourceError:
+                raise ScrapeError("the connection broke") from None
+    if scope.cancelled_caught:
+        raise ScrapeError(f"no answer within {SCRAPE_TIMEOUT:g} s")
+    return response_body(bytes(response))
+
+
+class MetricsReader:
+    """Folds successive scrapes into live / total / msgs-per-second figures."""
+
+    def __init__(self) -> None:
+        self._last: tuple[int, float] | None = None  # lines echoed, and when that was read
+
+    def read(self, page: bytes, at: float) -> ServerReport:
+        """The figures on ``page``, scraped at ``at`` (seconds); ScrapeError if it has none."""
+        samples = parse_samples(page)
+        live, total, lines = count(samples, LIVE), count(samples, TOTAL), count(samples, LINES)
+        per_second = None
+        if self._last is not None:
+            lines0, at0 = self._last
+            if lines >= lines0 and at > at0:  # fewer lines: a restarted server, no rate yet
+                per_second = (lines - lines0) / (at - at0)
+        self._last = (lines, at)
+        return ServerReport(live=live, total=total, per_second=per_second)
+
+    def failed(self, reason: str) -> ServerReport:
+        self._last = None
+        return ServerReport(live=0, total=0, per_second=None, unavailable=reason)
+
+
+def failure_reason(error: Exception) -> str:
+    """One line for the bar: trio's "all attempts to connect failed" names its single cause."""
+    if not isinstance(error, OSError):
+        return str(error)
+    cause = error.__cause__
+    while isinstance(cause, BaseExceptionGroup) and len(cause.exceptions) == 1:
+        cause = cause.exceptions[0]
+    for oserror in (cause, error):
+        if isinstance(oserror, OSError) and oserror.errno:
+            return os.strerror(oserror.errno)  # "Connection refused", without the address
+    return str(error) or type(error).__name__
+
+
+async def watch_server_metrics(
+    target: MetricsTarget, post: Post, interval: float = SCRAPE_INTERVAL
+) -> None:
+    """Scrape ``target`` every ``interval`` seconds, posting figures or why there are none."""
+    reader = MetricsReader()
+    while True:
+        started = trio.current_time()
+        try:
+            page = await scrape(target)
+            report = reader.read(page, trio.current_time())
+        except (OSError, ScrapeError) as error:
+            report = reader.failed(failure_reason(error))
+        post(report)
+        await trio.sleep_until(started + interval)
