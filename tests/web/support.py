@@ -68,7 +68,9 @@ def still_running(procs: list[Proc]) -> list[Proc]:
 def tab_processes(server_pid: int) -> list[Proc]:
     """The per-tab coio-tui processes under the web server."""
     return [
-        p for p in descendants(server_pid) if "coio-tui" in p.cmdline and "--serve" not in p.cmdline
+        p
+        for p in descendants(server_pid)
+        if "coio-tui" in p.cmdline and "--serve" not in p.cmdline.split()  # not --server-metrics
     ]
 
 
