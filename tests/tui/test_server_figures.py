@@ -13,6 +13,7 @@ from tests.support import ServerProcess, running_server
 from tests.tui.pilot_support import wait_for
 from tui.app import CoioApp
 from tui.cli import parse_command
+from tui.demo import DemoServer
 from tui.net import server_metrics
 from tui.net.server_metrics import (
     MAX_RESPONSE_BYTES,
@@ -162,6 +163,8 @@ def test_loopback_http_urls_are_accepted(url: str, target: MetricsTarget) -> Non
         ("http:///metrics", "must name this machine"),
         ("http://user:pw@127.0.0.1:9/", "must not hold a user name or password"),
         ("http://127.0.0.1:99999/", "bad port"),
+        ("http://127.0.0.1:0/metrics", "bad port"),
+        ("http://127.0.0.1:x/metrics", "bad port"),
         ("http://127.0.0.1:9/a b", "not a plain URL"),
         ("http://127.0.0.1:9/\r\nX: y", "not a plain URL"),
         ("http://127.0.0.1:9/é", "must be ASCII"),
@@ -253,6 +256,22 @@ def test_a_silent_peer_is_a_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
     started = time.monotonic()
     assert scrape_fake_peer(silent) == "no answer within 0.3 s"
     assert time.monotonic() - started < 2
+
+
+def test_a_demo_server_with_metrics_names_a_page_that_scrapes() -> None:
+    """DemoServer(metrics=True) reads its metrics address from the log and stops cleanly."""
+    demo = DemoServer(metrics=True)
+    try:
+        assert demo.metrics_url is not None
+        assert demo.log_fd is None
+        target = parse_metrics_url(demo.metrics_url)
+        report = MetricsReader().read(trio.run(scrape, target), 1.0)
+        assert (report.live, report.total) == (0, 0)
+    finally:
+        demo.stop()
+    assert demo.proc.returncode == 0
+    assert demo._drain is not None
+    assert not demo._drain.is_alive()
 
 
 def metrics_target(server: ServerProcess) -> MetricsTarget:

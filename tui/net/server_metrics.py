@@ -73,9 +73,11 @@ def parse_metrics_url(text: str) -> MetricsTarget:
     if not loopback:
         raise ValueError(f"must name this machine (127.0.0.1, [::1] or localhost), not {host!r}")
     try:
-        port = parts.port or 80
+        port = 80 if parts.port is None else parts.port
     except ValueError:
-        raise ValueError("bad port") from None
+        port = 0
+    if port == 0:
+        raise ValueError("bad port")
     path = parts.path or "/"
     if parts.query:
         path += f"?{parts.query}"
