@@ -23,6 +23,11 @@ MAX_IN_FLIGHT = 10_000
 SAMPLE_BYTES = 40
 
 
+def _consume(future: asyncio.Future[None]) -> None:
+    if not future.cancelled():
+        future.exception()
+
+
 class EchoClient(asyncio.Protocol):
     """Drives one connection; ``welcomed`` resolves once the banner is checked."""
 
@@ -33,6 +38,9 @@ class EchoClient(asyncio.Protocol):
         self.next = first % self.variants
         self.transport: asyncio.Transport | None = None
         self.welcomed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        # The waiter may have given up (connect timeout) before the connection fails: mark the
+        # failure as seen so asyncio does not print "exception was never retrieved".
+        self.welcomed.add_done_callback(_consume)
         self.closed_loop = True  # send the next message as soon as an echo completes
         self.running = False
         self._banner = b""
