@@ -131,7 +131,7 @@ class CoioServer:
             gevent.sleep(0.01)
 
     def _sweep_idle(self, timeout: float) -> None:
-        # Parked clients hold no greenlet to time out in; a sweep several times per timeout
+        # Clients hold no greenlet to time out in; a sweep several times per timeout
         # closes each within a quarter of the timeout of its due time.
         while True:
             gevent.sleep(min(timeout / 4, 1.0))

@@ -28,7 +28,7 @@ log = logging.getLogger("coio.server")
 RECV_BYTES = 64 * 1024
 # A client that has been quiet this long when the server stops is closed at once; one that
 # spoke more recently is busy, and is given until it has been quiet for SHUTDOWN_QUIET.
-PARK_AFTER = 0.5
+BUSY_FOR = 0.5
 # While the server stops, a busy client is closed once it has been quiet this long: what
 # it already sent has arrived and been echoed.
 SHUTDOWN_QUIET = 0.05
@@ -84,7 +84,7 @@ class EchoHandler:
         self.stats = stats
         self.idle_timeout = idle_timeout
         self.on_close = on_close
-        self._park_after = min(PARK_AFTER, idle_timeout or PARK_AFTER)
+        self._busy_for = min(BUSY_FOR, idle_timeout or BUSY_FOR)
         self._ids = itertools.count(1)
         self._clients: dict[int, Client] = {}  # live connections by fd
         self._stopping = False
@@ -232,7 +232,7 @@ class EchoHandler:
         sent is echoed first. Returns how many clients were live."""
         self._stopping = True
         live = len(self._clients)
-        self._end_quiet(self._park_after)
+        self._end_quiet(self._busy_for)
         if self._clients:
             self._shutdown_timer = self._loop.timer(SHUTDOWN_QUIET, SHUTDOWN_QUIET)
             self._shutdown_timer.start(self._end_quiet, SHUTDOWN_QUIET)

@@ -12,15 +12,15 @@ from .handler import EchoHandler
 
 
 def _call_now(func: Callable[..., Any], *args: Any) -> None:
-    """StreamServer's spawn hook: run the handler inline; it never blocks, it parks."""
+    """StreamServer's spawn hook: run the handler inline; it never blocks."""
     func(*args)
 
 
 class Listener(StreamServer):  # type: ignore[misc]
     """Accepts clients and hands each to ``handler``, inline in the accept callback.
 
-    The handler owns each socket and closes it itself (a client is parked with no greenlet
-    until it speaks, so the socket must outlive the call that accepted it). At
+    The handler owns each socket and closes it itself (a client is served from watcher
+    callbacks with no greenlet, so the socket must outlive the call that accepted it). At
     ``max_connections`` live clients the listener stops accepting: newcomers wait in the
     kernel's listen backlog and are accepted as soon as a client leaves.
     """
