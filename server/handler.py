@@ -66,7 +66,7 @@ class Client:
         self.peer = peer
         self.conn = ServerConnection()
         self.reader = loop.io(fd, 1)  # started while we want to read
-        self.writer = loop.io(fd, 2)  # started while an echo waits for room
+        self.writer: Any = None  # write watcher, made the first time an echo waits for room
         self.pending = b""  # echo bytes the kernel has not taken yet
         self.ending: str | None = None  # close with this reason once pending is written
         self.quiet_since = loop.now()  # loop time of its last read or write progress
@@ -152,6 +152,8 @@ class EchoHandler:
             return True
         client.reader.stop()  # backpressure: read nothing more until the echo is out
         client.pending = data[sent:]
+        if client.writer is None:
+            client.writer = self._loop.io(client.fd, 2)
         client.writer.start(self._on_writable, client)
         return False
 
@@ -202,8 +204,9 @@ class EchoHandler:
         if self._clients.pop(client.fd, None) is not client:
             return  # already closed
         for watcher in (client.reader, client.writer):
-            watcher.stop()
-            watcher.close()
+            if watcher is not None:
+                watcher.stop()
+                watcher.close()
         client.sock.close()
         stats = self.stats
         stats.live -= 1
