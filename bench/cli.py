@@ -33,7 +33,8 @@ def _number(
         except ValueError:
             raise argparse.ArgumentTypeError(f"not {what}: {text!r}") from None
         if not low <= value <= high:  # also rejects NaN
-            raise argparse.ArgumentTypeError(f"must be {low:g}-{high:g}, got {text}")
+            span = f"{low}-{high}" if kind is int else f"{low:g}-{high:g}"
+            raise argparse.ArgumentTypeError(f"must be {span}, got {text}")
         return value
 
     return parse
