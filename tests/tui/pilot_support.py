@@ -15,14 +15,19 @@ from tui.app import CoioApp
 from tui.widgets.chat_pane import ChatPane
 
 
-async def wait_for(pilot: Pilot[int], condition: Callable[[], bool], within: float = 15.0) -> None:
-    """Let the app run until ``condition()`` holds; fail the test after ``within`` s."""
-    steps = int(within / 0.05)
-    for _ in range(steps):
-        if condition():
-            return
+async def wait_for(
+    pilot: Pilot[int],
+    condition: Callable[[], bool],
+    within: float = 15.0,
+    explain: Callable[[], str] | None = None,
+) -> None:
+    """Let the app run until ``condition()`` holds; fail after ``within`` s of clock time."""
+    deadline = time.monotonic() + within
+    while not condition():
+        if time.monotonic() > deadline:
+            detail = f": {explain()}" if explain else ""
+            raise AssertionError(f"condition not met within {within} s{detail}")
         await pilot.pause(0.05)
-    raise AssertionError(f"condition not met within {within} s")
 
 
 def log_text(log: RichLog) -> str:

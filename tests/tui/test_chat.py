@@ -158,7 +158,15 @@ async def test_several_connections_each_get_their_own_echo() -> None:
             await wait_for(pilot, lambda: all(p.stats.echoed_lines == 1 for p in panes))
             for n, pane in enumerate(panes):
                 app.query_one(TabbedContent).active = f"conn-{n + 1}"  # hidden logs render later
-                await wait_for(pilot, lambda pane=pane: "FROM TAB" in log_text(pane.transcript))
+                log = pane.transcript
+                await wait_for(
+                    pilot,
+                    lambda log=log: "FROM TAB" in log_text(log),
+                    explain=lambda log=log: (
+                        f"log size {log.size}, {len(log.lines)} lines, "
+                        f"{len(log._deferred_renders)} deferred"
+                    ),
+                )
                 text = log_text(pane.transcript)
                 assert f"FROM TAB {n}" in text
                 assert all(f"FROM TAB {m}" not in text for m in range(3) if m != n)

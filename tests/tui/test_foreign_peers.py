@@ -38,7 +38,7 @@ async def test_a_peer_that_never_sends_the_banner_is_named_after_the_timeout(
             note = f"⚠ not a coio server (no banner after {SHORT_TIMEOUT:g} s)"
             assert note in log_text(chat.transcript)
             wire = chat.query_one(WirePane)
-            assert wire.region.height > 0  # opened by itself, and actually on screen
+            await wait_for(pilot, lambda: wire.region.height > 0)  # opened by itself, on screen
             await wait_for(pilot, lambda: shown in log_text(wire))
             await pilot.press(*"later", "enter")
             assert "⧗ later  (held: the peer is not a coio server)" in log_text(chat.transcript)
