@@ -11,7 +11,6 @@ from __future__ import annotations
 import itertools
 import logging
 import os
-import socket
 from collections.abc import Callable
 from typing import Any
 
@@ -55,13 +54,11 @@ class Client:
         "pending",
         "quiet_since",
         "reader",
-        "sock",
         "writer",
     )
 
-    def __init__(self, sock: socket.socket, number: int, peer: str, loop: Any) -> None:
-        self.sock = sock
-        self.fd = fd = sock.fileno()
+    def __init__(self, fd: int, number: int, peer: str, loop: Any) -> None:
+        self.fd = fd
         self.cid = f"c{number:x}"
         self.peer = peer
         self.conn = ServerConnection()
@@ -95,20 +92,16 @@ class EchoHandler:
     def live(self) -> int:
         return len(self._clients)
 
-    def __call__(self, sock: socket.socket, address: Any) -> None:
-        """Take a new connection, in the hub's accept callback: send the banner, then read."""
-        client = Client(sock, next(self._ids), _peer(address), self._loop)
-        self._clients[client.fd] = client
+    def __call__(self, fd: int, address: Any) -> None:
+        """Take a new connection's descriptor, in the hub's accept callback: send the banner,
+        then read. The descriptor is this handler's from now on; it closes it."""
+        client = Client(fd, next(self._ids), _peer(address), self._loop)
+        self._clients[fd] = client
         stats = self.stats
         stats.live += 1
         stats.total += 1
         log.info("connect id=%s peer=%s live=%d", client.cid, client.peer, stats.live)
-        try:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            sock.setblocking(False)
-        except OSError as exc:  # reset before we got to it
-            self._close(client, self._reason(exc))
-            return
+        os.set_blocking(fd, False)
         if self._write(client, client.conn.data_to_send()):
             client.reader.start(self._on_readable, client)
 
@@ -207,7 +200,7 @@ class EchoHandler:
             if watcher is not None:
                 watcher.stop()
                 watcher.close()
-        client.sock.close()
+        os.close(client.fd)
         stats = self.stats
         stats.live -= 1
         log.info(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Callable
 from typing import Any
 
 from gevent.server import StreamServer
@@ -11,33 +10,41 @@ from gevent.server import StreamServer
 from .handler import EchoHandler
 
 
-def _call_now(func: Callable[..., Any], *args: Any) -> None:
-    """StreamServer's spawn hook: run the handler inline; it never blocks."""
-    func(*args)
-
-
 class Listener(StreamServer):  # type: ignore[misc]
-    """Accepts clients and hands each to ``handler``, inline in the accept callback.
+    """Accepts clients and hands each one's file descriptor to ``handler``, inline.
 
-    The handler owns each socket and closes it itself (a client is served from watcher
-    callbacks with no greenlet, so the socket must outlive the call that accepted it). At
-    ``max_connections`` live clients the listener stops accepting: newcomers wait in the
-    kernel's listen backlog and are accepted as soon as a client leaves.
+    A client is served from watcher callbacks with no greenlet and no socket object: the
+    handler reads, writes and closes the descriptor itself, so the accept loop hands over
+    the bare descriptor (no per-client gevent socket to build and tear down). Accepted
+    sockets inherit TCP_NODELAY from the listening one. At ``max_connections`` live clients
+    the listener stops accepting: newcomers wait in the kernel's listen backlog and are
+    accepted as soon as a client leaves.
     """
 
     def __init__(
         self, listener: Any, handler: EchoHandler, max_connections: int, backlog: int | None
     ) -> None:
-        super().__init__(listener, handler, backlog=backlog, spawn=_call_now)
+        super().__init__(listener, handler, backlog=backlog, spawn=None)  # None: call inline
         self.max_connections = max_connections
         handler.on_close = self._slot_freed
         self._handler = handler
 
+    def init_socket(self) -> None:
+        super().init_socket()
+        self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def do_read(self) -> tuple[int, Any] | None:
+        """Accept one client: its descriptor and address, or None when none is waiting."""
+        try:
+            return self.socket._accept()  # type: ignore[no-any-return]
+        except BlockingIOError:
+            return None
+
     def full(self) -> bool:
         return self._handler.live >= self.max_connections
 
-    def do_close(self, sock: socket.socket, *args: Any) -> None:
-        """Called when the accepting greenlet returns: the handler keeps the socket."""
+    def do_close(self, fd: int, *args: Any) -> None:
+        """Called after the handler returns: the handler keeps the descriptor."""
 
     def _slot_freed(self) -> None:
         if self.started and not self.closed and not self.full():
