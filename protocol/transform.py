@@ -8,6 +8,7 @@ _ENCODING = "utf-8"
 # surrogateescape maps each byte that is not UTF-8 to a lone surrogate and back, so invalid
 # bytes survive the round trip unchanged; str.upper() leaves lone surrogates alone.
 _ERRORS = "surrogateescape"
+_new_decoder = codecs.getincrementaldecoder(_ENCODING)
 
 
 class Uppercaser:
@@ -21,7 +22,9 @@ class Uppercaser:
     __slots__ = ("_decoder", "_holding")
 
     def __init__(self) -> None:
-        self._decoder = codecs.getincrementaldecoder(_ENCODING)(errors=_ERRORS)
+        # Made at the first chunk that is not pure ASCII: an ASCII-only stream (most chat,
+        # and most idle connections) never pays for a decoder.
+        self._decoder: codecs.IncrementalDecoder | None = None
         self._holding = False  # True while the decoder holds part of a character
 
     @property
@@ -34,12 +37,18 @@ class Uppercaser:
         if not self._holding and data.isascii():
             # Fast path: most chat is ASCII, and bytes.upper() is ASCII-only and exact here.
             return data.upper()
-        text = self._decoder.decode(data)
-        self._holding = bool(self._decoder.getstate()[0])
+        decoder = self._decoder
+        if decoder is None:
+            decoder = self._decoder = _new_decoder(errors=_ERRORS)
+        text = decoder.decode(data)
+        self._holding = bool(decoder.getstate()[0])
         return text.upper().encode(_ENCODING, _ERRORS)
 
     def flush(self) -> bytes:
         """End of stream: return any held bytes unchanged (they never became a character)."""
+        if not self._holding:
+            return b""
+        assert self._decoder is not None  # holding implies a decoder holds the bytes
         text = self._decoder.decode(b"", final=True)
         self._holding = False
         return text.encode(_ENCODING, _ERRORS)
