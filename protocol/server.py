@@ -23,7 +23,15 @@ class ServerConnection:
     ``Closed`` event. ``data_to_send()`` drains the queue; ``echo(chunk)`` does both at once.
     """
 
-    __slots__ = ("_events", "_outgoing", "_upper", "bytes_received", "lines_received", "state")
+    __slots__ = (
+        "_events",
+        "_outgoing",
+        "_upper",
+        "bytes_received",
+        "chunks_received",
+        "lines_received",
+        "state",
+    )
 
     def __init__(self) -> None:
         self.state = ServerState.OPEN
@@ -32,6 +40,7 @@ class ServerConnection:
         # At most one event (Closed) ever queues: a list, as a deque costs ~700 B per client.
         self._events: list[ServerEvent] = []
         self.bytes_received = 0  # client bytes seen, for logs and metrics
+        self.chunks_received = 0  # non-empty chunks fed: reads, for an adapter's metrics
         self.lines_received = 0  # newlines seen: chat messages, for logs and metrics
 
     def receive_data(self, data: bytes) -> None:
@@ -44,6 +53,7 @@ class ServerConnection:
             raise LocalProtocolError(f"receive_data() in state {self.state.name}")
         if data:
             self.bytes_received += len(data)
+            self.chunks_received += 1
             self.lines_received += data.count(NEWLINE)
             out = self._upper.feed(data)
         else:

@@ -46,7 +46,7 @@ def test_echo_hot_path_includes_banner_and_counts() -> None:
     conn = ServerConnection()
     assert conn.echo(b"a\nb\n") == b"welcome!A\nB\n"
     assert conn.echo(b"c") == b"C"
-    assert (conn.bytes_received, conn.lines_received) == (5, 2)
+    assert (conn.bytes_received, conn.lines_received, conn.chunks_received) == (5, 2, 2)
 
 
 def test_eof_reports_the_flushed_tail() -> None:
