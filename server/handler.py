@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import gevent
@@ -84,6 +84,7 @@ class EchoHandler:
         self._busy_for = min(BUSY_FOR, idle_timeout or BUSY_FOR)
         self._ids = itertools.count(1)
         self._clients: dict[int, Client] = {}  # live connections by fd
+        stats.connections = self._live_connections
         self._stopping = False
         self._shutdown_timer: Any = None
         self._loop = gevent.get_hub().loop
@@ -91,6 +92,9 @@ class EchoHandler:
     @property
     def live(self) -> int:
         return len(self._clients)
+
+    def _live_connections(self) -> Iterable[ServerConnection]:
+        return (client.conn for client in self._clients.values())
 
     def __call__(self, fd: int, address: Any) -> None:
         """Take a new connection's descriptor, in the hub's accept callback: send the banner,
@@ -117,16 +121,12 @@ class EchoHandler:
             self._close(client, self._reason(exc))
             return
         out = client.conn.echo(data)
-        stats = self.stats
         if not data:  # EOF: flush what the protocol held, then close
             client.reader.stop()
             client.ending = "shutdown" if self._stopping else "eof"
             if self._write(client, out):
                 self._close(client, client.ending)
             return
-        stats.bytes_in += len(data)
-        stats.chunks += 1
-        stats.lines += data.count(b"\n")
         client.quiet_since = self._loop.now()
         if out:
             self._write(client, out)
@@ -203,6 +203,7 @@ class EchoHandler:
         os.close(client.fd)
         stats = self.stats
         stats.live -= 1
+        stats.retire(client.conn)
         log.info(
             "disconnect id=%s peer=%s reason=%s live=%d",
             client.cid,

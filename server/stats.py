@@ -3,20 +3,51 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+
+from protocol import ServerConnection
+
+
+def _no_connections() -> Iterable[ServerConnection]:
+    return ()
 
 
 @dataclass(slots=True)
 class Stats:
-    """Plain counters: updated in the hot path, read by the stats line and /metrics."""
+    """Counters read by the stats line and /metrics.
+
+    The hot path bumps only ``bytes_out``; what was received is counted by each
+    connection's protocol object, and summed here when read: the totals of closed
+    connections (``closed_*``, added as each one ends) plus those of ``connections()``.
+    """
 
     live: int = 0
     total: int = 0
-    bytes_in: int = 0
     bytes_out: int = 0
-    lines: int = 0
-    chunks: int = 0
+    closed_bytes_in: int = 0
+    closed_lines: int = 0
+    closed_chunks: int = 0
     errors: Counter[str] = field(default_factory=Counter)
+    connections: Callable[[], Iterable[ServerConnection]] = _no_connections
+
+    def retire(self, conn: ServerConnection) -> None:
+        """Fold a closed connection's counts into the totals."""
+        self.closed_bytes_in += conn.bytes_received
+        self.closed_lines += conn.lines_received
+        self.closed_chunks += conn.chunks_received
+
+    @property
+    def bytes_in(self) -> int:
+        return self.closed_bytes_in + sum(c.bytes_received for c in self.connections())
+
+    @property
+    def lines(self) -> int:
+        return self.closed_lines + sum(c.lines_received for c in self.connections())
+
+    @property
+    def chunks(self) -> int:
+        return self.closed_chunks + sum(c.chunks_received for c in self.connections())
 
     def snapshot(self) -> tuple[int, int, int, int, int]:
         return (self.live, self.total, self.bytes_in, self.bytes_out, self.lines)
