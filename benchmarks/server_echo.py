@@ -3,9 +3,13 @@
 Server pinned to CPU 0, coio-bench (the load) to CPU 1. For each message size and client
 count, every server is measured in turn, ``--repeats`` times interleaved; the median is kept.
 Besides echoes/s and p99 it prints the server's CPU time per echo, which is steadier than
-throughput when other work shares the machine. Prints figures; asserts nothing.
+throughput when other work shares the machine. With ``--rate`` the load is open loop at that
+many echoes/s for every server alike: where the load generator, not the server, limits the
+closed loop, CPU per echo at one rate compares the servers' own cost. Prints figures;
+asserts nothing.
 
     .venv/bin/python benchmarks/server_echo.py --sizes 16,1024 --clients 100,1000
+    .venv/bin/python benchmarks/server_echo.py --rate 20000 --procs 1
 """
 
 from __future__ import annotations
@@ -18,7 +22,9 @@ import sys
 from server_common import BIN, median, pinned, raise_nofile, start_server
 
 
-def bench(port: int, clients: int, size: int, duration: float, procs: int, cpu: int) -> dict:
+def bench(
+    port: int, clients: int, size: int, duration: float, procs: int, cpu: int, rate: float | None
+) -> dict:
     cmd = pinned(
         cpu,
         [
@@ -34,6 +40,7 @@ def bench(port: int, clients: int, size: int, duration: float, procs: int, cpu: 
             "--procs",
             str(procs),
             "--json",
+            *(["--rate", str(rate)] if rate else []),
         ],
     )
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 120, check=False)
@@ -45,7 +52,9 @@ def bench(port: int, clients: int, size: int, duration: float, procs: int, cpu: 
 def measure(name: str, extra: list[str], args: argparse.Namespace, clients: int, size: int):
     with start_server(name, *extra, cpu=args.server_cpu) as server:
         cpu0 = server.cpu_seconds()
-        result = bench(server.port, clients, size, args.duration, args.procs, args.load_cpu)
+        result = bench(
+            server.port, clients, size, args.duration, args.procs, args.load_cpu, args.rate
+        )
         cpu = server.cpu_seconds() - cpu0
     echoes = result["echoes_per_s"] * (result["duration"] + result["warmup"])
     return {
@@ -68,6 +77,7 @@ def main() -> None:
     parser.add_argument("--server-cpu", default="0", help='taskset CPU list, "" for none')
     parser.add_argument("--load-cpu", default="1", help='taskset CPU list, "" for none')
     parser.add_argument("--coio-args", default="", help="extra coio-server flags")
+    parser.add_argument("--rate", type=float, default=None, help="open loop: echoes/s in all")
     args = parser.parse_args()
     raise_nofile()
     servers = args.servers.split(",")
