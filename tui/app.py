@@ -80,7 +80,7 @@ class CoioApp(App[int]):
         await self.guest.start()
         for _ in range(self.settings.clients):
             await self.add_connection(show=False)
-        self.query_one("#conn-1 ChatInput", ChatInput).focus()
+        self._focus_message_box(self.query_one("#conn-1", TabPane))
         s = self.settings
         if self.connect and s.bots:
             swarm = BotSwarm(s.bots, s.bot_rate, s.host, s.port, self.post_message)
@@ -120,8 +120,7 @@ class CoioApp(App[int]):
             pane.attach(link)
             link.start()
         if show:
-            tabs.active = f"conn-{n}"
-            pane.query_one(ChatInput).focus()
+            tabs.active = f"conn-{n}"  # its TabActivated focuses the message box
         return pane
 
     @property
@@ -130,8 +129,19 @@ class CoioApp(App[int]):
         return None if active is None else active.query_one(ChatPane)
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
-        for box in event.pane.query(ChatInput):  # absent while a new tab is still composing
-            box.focus()
+        if event.pane.id == event.tabbed_content.active:  # not overtaken by a later switch
+            self._focus_message_box(event.pane)
+
+    def _focus_message_box(self, pane: TabPane) -> None:
+        """Focus the tab's message box, without that focus switching tabs.
+
+        Focus lands a few messages later, and a focus inside a pane makes TabbedContent show
+        that pane. Had the user switched again meanwhile, the late focus would switch back to
+        this tab and leave the newer one unshown, so the pane's Focused message is prevented.
+        """
+        with self.prevent(TabPane.Focused):
+            for box in pane.query(ChatInput):  # absent while a new tab is still composing
+                box.focus()
 
     async def action_new_connection(self) -> None:
         await self.add_connection()

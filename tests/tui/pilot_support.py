@@ -1,4 +1,4 @@
-"""Helpers for Pilot tests: wait for a condition, read a log's text, time input to render."""
+"""Helpers for Pilot tests: wait for a condition or a refresh, read a log's text, time input."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from collections.abc import Callable
 from textual import events
 from textual.pilot import Pilot
 from textual.strip import Strip
+from textual.widget import Widget
 from textual.widgets import Input, RichLog
 
 from tui.app import CoioApp
@@ -28,6 +29,17 @@ async def wait_for(
             detail = f": {explain()}" if explain else ""
             raise AssertionError(f"condition not met within {within} s{detail}")
         await pilot.pause(0.05)
+
+
+async def after_refresh(pilot: Pilot[int], widget: Widget) -> None:
+    """Wait until what ``widget`` has deferred to after a refresh so far (scrolls) has run.
+
+    Such callbacks run in order, so once one posted now has run, every earlier one has too:
+    an assertion that follows sees their effect, not the state before a refresh came.
+    """
+    done: list[bool] = []
+    widget.call_after_refresh(done.append, True)
+    await wait_for(pilot, lambda: bool(done), explain=lambda: "no refresh came")
 
 
 def log_text(log: RichLog) -> str:

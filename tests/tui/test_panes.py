@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 import trio
-from textual.widgets import Tab
+from textual.widgets import Tab, TabbedContent
 
 from tests.tui.peers import scripted_peer
-from tests.tui.pilot_support import chats, log_text, wait_for
+from tests.tui.pilot_support import after_refresh, chats, log_text, wait_for
 from tui.app import CoioApp
 from tui.messages import WireChunk
 from tui.settings import Settings
 from tui.widgets import wire as wire_module
+from tui.widgets.chat_input import ChatInput
 from tui.widgets.wire import WirePane
 
 pytestmark = pytest.mark.asyncio
@@ -42,18 +45,18 @@ async def test_transcript_follows_new_lines_only_while_at_the_bottom() -> None:
         transcript = chats(app)[0].transcript
         for n in range(100):
             transcript.add_note(f"note {n}")
-        await pilot.pause()
+        await after_refresh(pilot, transcript)  # the writes' scrolls to the end have run
         assert transcript.is_vertical_scroll_end
         transcript.scroll_to(y=10, animate=False)
-        await pilot.pause()
+        await wait_for(pilot, lambda: transcript.scroll_y == 10)
         for n in range(20):
             transcript.add_note(f"later {n}")
-        await pilot.pause()
+        await after_refresh(pilot, transcript)  # any scroll the writes asked for has run
         assert transcript.scroll_y == 10
         transcript.scroll_end(animate=False)
-        await pilot.pause()
+        await wait_for(pilot, lambda: transcript.is_vertical_scroll_end)
         transcript.add_note("newest")
-        await pilot.pause()
+        await after_refresh(pilot, transcript)
         assert transcript.is_vertical_scroll_end
 
 
@@ -69,8 +72,9 @@ async def test_transcript_keeps_following_when_the_wire_pane_opens_and_closes() 
             await pilot.press("f2")
             await pilot.pause()
             transcript.add_note(f"LASTLINE {step}")
-            await pilot.pause()
-            assert transcript.is_vertical_scroll_end, step
+            # The resize's scroll comes after a layout; a reader scrolled away would never
+            # see the end again, so waiting for it still proves the log kept following.
+            await wait_for(pilot, lambda: transcript.is_vertical_scroll_end)
             assert transcript.max_scroll_y > 0, step  # the test needs a scrolled view
             bottom = transcript.lines[-1].text
             assert bottom.endswith(f"LASTLINE {step}"), step
@@ -168,3 +172,31 @@ async def test_a_name_with_markup_is_shown_as_plain_text_on_the_tabs() -> None:
         await pilot.click(Tab, offset=(2, 0))
         await pilot.pause()
         assert app.is_running
+
+
+async def test_a_tab_switch_overtaken_by_another_leaves_the_later_tab_shown() -> None:
+    """A switch made while the previous switch's focus is under way: the later tab stays shown."""
+    app = offline(clients=3)
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        tabs = app.query_one(TabbedContent)
+        panes = {f"conn-{n}": pane for n, pane in enumerate(chats(app), 1)}
+        for tab, pane in panes.items():
+            pane.transcript.add_note(f"written while {tab} may be hidden")
+        for steps in range(2):  # how far the first switch's focus gets before the second
+            for first, second in (("conn-2", "conn-3"), ("conn-1", "conn-2"), ("conn-3", "conn-1")):
+                tabs.active = first
+                for _ in range(steps):
+                    await asyncio.sleep(0)
+                tabs.active = second
+                shown = panes[second]
+                await wait_for(
+                    pilot,
+                    lambda shown=shown, second=second: (
+                        app.focused is shown.query_one(ChatInput)
+                        and f"{second} may be hidden" in log_text(shown.transcript)
+                    ),
+                    explain=lambda: f"active {tabs.active!r}, focused {app.focused!r}",
+                )
+                await pilot.pause(0.02)  # room for a late focus from the first switch to land
+                assert tabs.active == second, f"{first} came back after {steps} steps"
