@@ -53,12 +53,13 @@ async def test_history_walks_with_up_and_down() -> None:
             for word in ("one", "two"):
                 await pilot.press(*word, "enter")
             await pilot.press(*"dra")
+            # A key is handled a few messages after press() returns: wait for its effect.
             await pilot.press("up")
-            assert box.value == "two"
+            await wait_for(pilot, lambda: box.value == "two", explain=lambda: repr(box.value))
             await pilot.press("up")
-            assert box.value == "one"
+            await wait_for(pilot, lambda: box.value == "one", explain=lambda: repr(box.value))
             await pilot.press("down", "down")
-            assert box.value == "dra"
+            await wait_for(pilot, lambda: box.value == "dra", explain=lambda: repr(box.value))
 
 
 async def test_multiline_paste_sends_one_line_per_line() -> None:
@@ -86,9 +87,14 @@ async def test_lines_typed_while_down_are_sent_once_in_order_after_restart() -> 
         await wait_for(pilot, lambda: chat.link_pane.state is LinkState.WAITING)
         for i in range(5):
             await pilot.press(*f"queued {i}", "enter")
-        assert chat.link is not None
-        assert chat.link.queued == 5
-        assert log_text(chat.transcript).count("(queued: sent on reconnect)") == 5
+        link = chat.link
+        assert link is not None
+        await wait_for(
+            pilot,
+            lambda: log_text(chat.transcript).count("(queued: sent on reconnect)") == 5,
+            explain=lambda: log_text(chat.transcript),
+        )
+        assert link.queued == 5
         with running_server("--port", str(port)):
             await wait_for(pilot, lambda: chat.stats.echoed_lines == 5, within=30)
             await pilot.pause(0.3)
@@ -156,8 +162,9 @@ async def test_several_connections_each_get_their_own_echo() -> None:
                 assert pane.link is not None
                 pane.link.send_line(f"from tab {n}")
             await wait_for(pilot, lambda: all(p.stats.echoed_lines == 1 for p in panes))
+            tabs = app.query_one(TabbedContent)
             for n, pane in enumerate(panes):
-                app.query_one(TabbedContent).active = f"conn-{n + 1}"  # hidden logs render later
+                tabs.active = f"conn-{n + 1}"  # hidden logs render later
                 log = pane.transcript
                 await wait_for(
                     pilot,
@@ -170,8 +177,14 @@ async def test_several_connections_each_get_their_own_echo() -> None:
                 text = log_text(pane.transcript)
                 assert f"FROM TAB {n}" in text
                 assert all(f"FROM TAB {m}" not in text for m in range(3) if m != n)
-            await pilot.press("ctrl+n")
+            await pilot.press("ctrl+n")  # a new tab is shown, and typing goes to it
             await wait_for(pilot, lambda: len(chats(app)) == 4)
+            fourth = chats(app)[3].query_one(ChatInput)
+            await wait_for(
+                pilot,
+                lambda: tabs.active == "conn-4" and app.focused is fourth,
+                explain=lambda: f"active {tabs.active!r}, focused {app.focused!r}",
+            )
 
 
 async def test_markup_and_escapes_from_the_network_are_shown_literally() -> None:
@@ -222,7 +235,9 @@ async def test_user_disconnect_says_lines_wait_for_connect_and_reconnect_notifie
             await pilot.press("f3")
             await wait_for(pilot, lambda: chat.link_pane.state is LinkState.OFFLINE)
             await pilot.press(*"later", "enter")
-            assert "(queued: sent when you connect (F3))" in log_text(chat.transcript)
+            await wait_for(
+                pilot, lambda: "(queued: sent when you connect (F3))" in log_text(chat.transcript)
+            )
             await pilot.pause(0.5)
             assert chat.stats.sent_lines == 0  # nothing goes out behind the user's back
             await pilot.press("f3")
@@ -242,7 +257,9 @@ async def test_lines_for_a_peer_that_is_not_coio_are_held_and_said_so() -> None:
             chat = chats(app)[0]
             await wait_for(pilot, lambda: chat.link_pane.banner is False)
             await pilot.press(*"hello?", "enter")
-            assert "(held: the peer is not a coio server)" in log_text(chat.transcript)
+            await wait_for(
+                pilot, lambda: "(held: the peer is not a coio server)" in log_text(chat.transcript)
+            )
             await pilot.pause(0.3)
             assert chat.stats.sent_lines == 0
     thread.join(5)

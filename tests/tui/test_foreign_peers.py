@@ -30,7 +30,8 @@ async def test_a_peer_that_never_sends_the_banner_is_named_after_the_timeout(
             await wait_for(pilot, lambda: chat.connected)
             chat.query_one(ChatInput).value = "early"  # typed at once: well within the timeout
             await pilot.press("enter")
-            assert "⧗ early  (queued: waiting for the server's banner)" in log_text(chat.transcript)
+            queued = "⧗ early  (queued: waiting for the server's banner)"
+            await wait_for(pilot, lambda: queued in log_text(chat.transcript))
             await wait_for(pilot, lambda: chat.link_pane.banner is False)
             pane = chat.link_pane.render_text().plain
             assert "✗ not a coio server" in pane
@@ -41,7 +42,8 @@ async def test_a_peer_that_never_sends_the_banner_is_named_after_the_timeout(
             await wait_for(pilot, lambda: wire.region.height > 0)  # opened by itself, on screen
             await wait_for(pilot, lambda: shown in log_text(wire))
             await pilot.press(*"later", "enter")
-            assert "⧗ later  (held: the peer is not a coio server)" in log_text(chat.transcript)
+            held = "⧗ later  (held: the peer is not a coio server)"
+            await wait_for(pilot, lambda: held in log_text(chat.transcript))
             await pilot.pause(0.3)
             assert chat.stats.sent_lines == 0
             assert chat.link is not None
@@ -103,7 +105,8 @@ async def test_a_banner_after_the_timeout_still_verifies_and_sends_held_lines(
             await wait_for(pilot, lambda: chat.link_pane.banner is False)
             chat.query_one(ChatInput).value = "held"
             await pilot.press("enter")
-            assert "(held: the peer is not a coio server)" in log_text(chat.transcript)
+            held = "(held: the peer is not a coio server)"
+            await wait_for(pilot, lambda: held in log_text(chat.transcript))
             await wait_for(pilot, lambda: chat.stats.echoed_lines == 1)
             assert chat.link_pane.banner is True
             assert "welcome! ✓ verified" in chat.link_pane.render_text().plain
