@@ -9,9 +9,15 @@ from contextlib import contextmanager
 
 
 @contextmanager
-def scripted_peer(*chunks: bytes, echo_upper: bool = False, gap: float = 0.05) -> Iterator[int]:
+def scripted_peer(
+    *chunks: bytes,
+    echo_upper: bool = False,
+    gap: float = 0.05,
+    release: threading.Event | None = None,
+) -> Iterator[int]:
     """Serve one client: send each chunk as its own write, then (optionally) echo uppercase.
 
+    With ``release``, the chunks after the first wait until the test sets it.
     Yields the port. Runs in a thread: plain sockets, no gevent in the test process.
     """
     listener = socket.create_server(("127.0.0.1", 0))
@@ -24,7 +30,11 @@ def scripted_peer(*chunks: bytes, echo_upper: bool = False, gap: float = 0.05) -
         except OSError:
             return
         with conn:
-            for chunk in chunks:
+            for index, chunk in enumerate(chunks):
+                if index and release is not None:
+                    release.wait(30)
+                    if stop.is_set():  # the test ended first
+                        return
                 conn.sendall(chunk)
                 stop.wait(gap)  # separate TCP reads on the client side
             conn.settimeout(0.1)
@@ -46,5 +56,7 @@ def scripted_peer(*chunks: bytes, echo_upper: bool = False, gap: float = 0.05) -
         yield listener.getsockname()[1]
     finally:
         stop.set()
+        if release is not None:
+            release.set()  # a peer still waiting for it ends now
         listener.close()
         thread.join(5)

@@ -2,19 +2,47 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
+from textual.pilot import Pilot
+from trio.testing import MockClock
 
 from tests.tui.peers import scripted_peer
 from tests.tui.pilot_support import chats, log_text, wait_for
 from tui.app import CoioApp
 from tui.net import connection
+from tui.net.guest import TrioGuest
 from tui.settings import Settings
 from tui.widgets.chat_input import ChatInput
 from tui.widgets.wire import WirePane
 
 pytestmark = pytest.mark.asyncio
 
-SHORT_TIMEOUT = 0.5  # seconds: the same code path as BANNER_TIMEOUT, quicker
+SHORT_TIMEOUT = 0.5  # seconds of trio's time: the same code path as BANNER_TIMEOUT
+
+
+def frozen_trio(app: CoioApp) -> MockClock:
+    """Give the app a trio clock that stands still until the test moves it.
+
+    Whatever the machine's speed, the banner timeout then runs out only when the test says,
+    never while the test is still typing. Network IO and the UI run as usual.
+    """
+    clock = MockClock()  # rate 0
+    app.guest = TrioGuest(on_crash=app._network_crashed, clock=clock)
+    return clock
+
+
+async def run_out_banner_timeout(pilot: Pilot[int], app: CoioApp, clock: MockClock) -> None:
+    """Move trio's clock past the banner timeout until the app names the peer."""
+    chat = chats(app)[0]
+    deadline = time.monotonic() + 15
+    while chat.link_pane.banner is not False:
+        assert time.monotonic() < deadline, "the banner timeout never ran out"
+        clock.jump(SHORT_TIMEOUT)  # again each round: the banner watch may start late
+        app.guest.call_soon(lambda: None)  # wake trio, so it sees the new time
+        await pilot.pause(0.05)
 
 
 @pytest.mark.parametrize(("said", "shown"), [(b"", "nothing arrived"), (b"wel", "wel")])
@@ -25,14 +53,15 @@ async def test_a_peer_that_never_sends_the_banner_is_named_after_the_timeout(
     monkeypatch.setattr(connection, "BANNER_TIMEOUT", SHORT_TIMEOUT)
     with scripted_peer(*([said] if said else [])) as port:
         app = CoioApp(Settings(port=port))
+        clock = frozen_trio(app)
         async with app.run_test() as pilot:
             chat = chats(app)[0]
             await wait_for(pilot, lambda: chat.connected)
-            chat.query_one(ChatInput).value = "early"  # typed at once: well within the timeout
+            chat.query_one(ChatInput).value = "early"  # typed within the timeout
             await pilot.press("enter")
             queued = "⧗ early  (queued: waiting for the server's banner)"
             await wait_for(pilot, lambda: queued in log_text(chat.transcript))
-            await wait_for(pilot, lambda: chat.link_pane.banner is False)
+            await run_out_banner_timeout(pilot, app, clock)
             pane = chat.link_pane.render_text().plain
             assert "✗ not a coio server" in pane
             assert f"(no banner after {SHORT_TIMEOUT:g} s)" in pane
@@ -98,15 +127,18 @@ async def test_a_banner_after_the_timeout_still_verifies_and_sends_held_lines(
 ) -> None:
     """A slow server whose banner comes after the timeout is verified; held lines then go out."""
     monkeypatch.setattr(connection, "BANNER_TIMEOUT", SHORT_TIMEOUT)
-    with scripted_peer(b"wel", b"come!", gap=4 * SHORT_TIMEOUT, echo_upper=True) as port:
+    rest = threading.Event()  # the rest of the banner comes when the test says
+    with scripted_peer(b"wel", b"come!", release=rest, echo_upper=True) as port:
         app = CoioApp(Settings(port=port))
+        clock = frozen_trio(app)
         async with app.run_test() as pilot:
             chat = chats(app)[0]
-            await wait_for(pilot, lambda: chat.link_pane.banner is False)
+            await run_out_banner_timeout(pilot, app, clock)
             chat.query_one(ChatInput).value = "held"
             await pilot.press("enter")
             held = "(held: the peer is not a coio server)"
             await wait_for(pilot, lambda: held in log_text(chat.transcript))
+            rest.set()
             await wait_for(pilot, lambda: chat.stats.echoed_lines == 1)
             assert chat.link_pane.banner is True
             assert "welcome! ✓ verified" in chat.link_pane.render_text().plain

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from textual.pilot import Pilot
 
-from tests.tui.pilot_support import chats
+from tests.tui.pilot_support import chats, wait_for
 from tui.app import CoioApp
 from tui.messages import (
     BannerChecked,
@@ -71,7 +71,9 @@ async def feed_chat(pilot: Pilot[int], banner_ok: bool = True) -> None:
         echo = b"".join(item.echo + b"\n" for item in items)
         chat.post_message(WireChunk(1, False, echo, len(echo), T0 + 1))
         chat.post_message(Echoes(1, items))
-    await pilot.pause(0.3)  # past the connection pane's redraw delay
+    await pilot.pause()  # the messages handled: each pane's figures are due for a redraw
+    panes = [chat.link_pane for chat in chats(app)]
+    await wait_for(pilot, lambda: not any(pane._redraw_pending for pane in panes))
 
 
 def test_chat_screen(snap_compare) -> None:

@@ -15,11 +15,15 @@ class TrioGuest:
 
     ``start()`` begins it on the running asyncio loop; ``spawn(fn, *args)`` starts a trio
     task from the UI side (through the trio token, so trio wakes at once); ``stop()``
-    cancels everything and waits until trio has finished.
+    cancels everything and waits until trio has finished. ``clock`` replaces trio's own
+    (tests pass a ``trio.testing.MockClock`` to decide when trio's timeouts run out).
     """
 
-    def __init__(self, on_crash: Callable[[BaseException], None]) -> None:
+    def __init__(
+        self, on_crash: Callable[[BaseException], None], clock: trio.abc.Clock | None = None
+    ) -> None:
         self._on_crash = on_crash
+        self._clock = clock
         self._cancel_scope = trio.CancelScope()  # made first, so stop() always works
         self._nursery: trio.Nursery | None = None
         self._token: trio.lowlevel.TrioToken | None = None
@@ -43,6 +47,7 @@ class TrioGuest:
             run_sync_soon_not_threadsafe=loop.call_soon,
             done_callback=self._finished,
             host_uses_signal_set_wakeup_fd=True,
+            clock=self._clock,
         )
         await self._ready.wait()
 
