@@ -54,7 +54,12 @@ class ServerConnection:
         if data:
             self.bytes_received += len(data)
             self.chunks_received += 1
-            self.lines_received += data.count(NEWLINE)
+            # Most chunks are one line: find (memchr) is several times faster than count.
+            first = data.find(NEWLINE)
+            if first == len(data) - 1:
+                self.lines_received += 1
+            elif first >= 0:
+                self.lines_received += data.count(NEWLINE, first)
             out = self._upper.feed(data)
         else:
             out = self._upper.flush()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from protocol import BANNER, Closed, LocalProtocolError, ServerConnection, ServerState
 from tests.protocol.chunking import chunkings
@@ -63,3 +65,20 @@ def test_receive_after_close_is_local_error_naming_state() -> None:
     conn.receive_data(b"")
     with pytest.raises(LocalProtocolError, match="CLOSED"):
         conn.receive_data(b"more")
+
+
+@given(
+    st.lists(st.sampled_from([b"a", b"\n", b"\xc3"]), max_size=60).map(b"".join),
+    st.lists(st.integers(0, 60), max_size=6),
+)
+def test_counts_match_the_whole_stream_under_any_chunking(data: bytes, cuts: list[int]) -> None:
+    """Property: bytes, lines and non-empty chunks counted equal those of the whole stream."""
+    points = sorted({min(c, len(data)) for c in cuts})
+    chunks = [data[a:b] for a, b in zip([0, *points], [*points, len(data)], strict=True)]
+    conn = ServerConnection()
+    for chunk in chunks:
+        if chunk:
+            conn.echo(chunk)
+    assert conn.bytes_received == len(data)
+    assert conn.lines_received == data.count(b"\n")
+    assert conn.chunks_received == sum(1 for chunk in chunks if chunk)
