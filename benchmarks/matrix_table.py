@@ -54,8 +54,8 @@ def markdown(data: dict[str, Any]) -> str:
     out = [
         "# Echo servers side by side",
         "",
-        f"**Only ratios from one run count.** The machine ({data['machine']}) was shared with "
-        "other work while this ran, so absolute figures drift (up to ~20% between runs); "
+        f"**Only ratios from one run count.** On this machine ({data['machine']}) absolute "
+        "figures drift between runs (up to ~20%, more when other work shares it); "
         "for each cell the servers took turns back to back (order rotated every repeat), so "
         "drift hits them alike.",
         "",
