@@ -7,7 +7,6 @@ import resource
 import socket
 import struct
 import time
-from collections.abc import Callable
 
 from protocol import BANNER
 from tests.support import recv_exactly
@@ -25,16 +24,6 @@ def rss_kb(pid: int) -> int:
 def fd_count(pid: int) -> int:
     """How many file descriptors the process has open."""
     return len(os.listdir(f"/proc/{pid}/fd"))
-
-
-def wait_until(check: Callable[[], bool], timeout: float, interval: float = 0.05) -> bool:
-    """Poll ``check`` until it is true or ``timeout`` passes; return its last value."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            return check()
-        time.sleep(interval)
-    return True
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -20,10 +20,9 @@ from tests.stress.probe import (
     percentile,
     reset_close,
     rss_kb,
-    wait_until,
     welcomed,
 )
-from tests.support import ServerProcess, recv_until_eof
+from tests.support import ServerProcess, recv_until_eof, wait_until
 
 pytestmark = pytest.mark.stress
 

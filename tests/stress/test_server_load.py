@@ -18,10 +18,9 @@ from tests.stress.probe import (
     percentile,
     raise_nofile,
     rss_kb,
-    wait_until,
     welcomed,
 )
-from tests.support import ServerProcess, recv_exactly, running_server
+from tests.support import ServerProcess, recv_exactly, running_server, wait_until
 
 pytestmark = pytest.mark.stress
 

@@ -10,8 +10,8 @@ from string import Template
 
 import pytest
 
-from tests.stress.probe import echo_rtts, wait_until, welcomed
-from tests.support import running_server
+from tests.stress.probe import echo_rtts, welcomed
+from tests.support import running_server, wait_until
 
 pytestmark = pytest.mark.stress
 
