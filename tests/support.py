@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from protocol import BANNER
+
 LISTEN_LINE = re.compile(rb"listening on \[?([0-9a-fA-F.:]+)\]?:(\d+)")
 
 
@@ -52,6 +54,19 @@ class ServerProcess:
     def connect(self, timeout: float = 10.0) -> socket.socket:
         """Open a plain TCP connection to the server."""
         return socket.create_connection(self.address, timeout=timeout)
+
+    def welcomed_clients(self, count: int) -> list[socket.socket]:
+        """Open ``count`` connections, each past its banner."""
+        clients = [self.connect() for _ in range(count)]
+        for sock in clients:
+            recv_exactly(sock, len(BANNER))
+        return clients
+
+    def stop_timed(self, sig: int = signal.SIGTERM) -> tuple[int, float]:
+        """stop(), and the seconds the server took to exit."""
+        start = time.monotonic()
+        code = self.stop(sig)
+        return code, time.monotonic() - start
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> int:
         """Signal the server and wait for it to exit; return its exit code."""

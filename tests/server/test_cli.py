@@ -8,12 +8,10 @@ import shutil
 import signal
 import socket
 import subprocess
-import time
 
 import pytest
 
-from protocol import BANNER
-from tests.support import recv_exactly, running_server, server_command
+from tests.support import running_server, server_command
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -130,12 +128,8 @@ def test_env_fallbacks_and_bad_env_port() -> None:
 def test_signal_with_clients_connected_exits_zero(sig: signal.Signals) -> None:
     """SIGTERM/SIGINT with clients connected: exit 0 in the grace period, no traceback."""
     with running_server() as server:
-        clients = [server.connect() for _ in range(50)]
-        for sock in clients:
-            recv_exactly(sock, len(BANNER))
-        start = time.monotonic()
-        code = server.stop(sig)
-        elapsed = time.monotonic() - start
+        clients = server.welcomed_clients(50)
+        code, elapsed = server.stop_timed(sig)
         for sock in clients:
             sock.close()
         log = server.log()

@@ -109,12 +109,8 @@ def test_signal_stops_every_worker(sig: signal.Signals) -> None:
     """SIGTERM/SIGINT to the parent: every worker stops, the parent exits 0, no orphans."""
     with running_server("--workers", "3", "--grace", "1") as server:
         pids = wait_for_workers(server, 3)
-        clients = [server.connect() for _ in range(30)]
-        for sock in clients:
-            recv_exactly(sock, len(BANNER))
-        start = time.monotonic()
-        code = server.stop(sig)
-        elapsed = time.monotonic() - start
+        clients = server.welcomed_clients(30)
+        code, elapsed = server.stop_timed(sig)
         for sock in clients:
             sock.close()
         log = server.log()
