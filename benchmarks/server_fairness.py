@@ -16,24 +16,6 @@ import time
 
 from server_common import cpu_set, pinned, start_server
 
-STREAMER = """
-import socket, sys, threading, time
-sock = socket.create_connection((sys.argv[1], int(sys.argv[2])))
-end = time.monotonic() + float(sys.argv[3])
-got = [0]
-def read():
-    while chunk := sock.recv(1 << 20):
-        got[0] += len(chunk)
-reader = threading.Thread(target=read)
-reader.start()
-chunk = b"x" * 65536
-while time.monotonic() < end:
-    sock.sendall(chunk)
-sock.shutdown(socket.SHUT_WR)
-reader.join()
-print(got[0])
-"""
-
 
 def probe(address: tuple[str, int], seconds: float) -> list[float]:
     rtts = []
@@ -77,8 +59,8 @@ def main() -> None:
                     args.load_cpu,
                     [
                         sys.executable,
-                        "-c",
-                        STREAMER,
+                        "-m",
+                        "bench.streamer",
                         server.host,
                         str(server.port),
                         str(args.duration + 1),

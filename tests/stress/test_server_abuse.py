@@ -116,7 +116,7 @@ def test_sender_that_never_reads(server: ServerProcess) -> None:
 def test_streamer_does_not_starve_others(server: ServerProcess) -> None:
     """A client streaming and reading flat out keeps another client's echo p99 under 100 ms."""
     streamer = subprocess.Popen(
-        [sys.executable, "-c", STREAMER, server.host, str(server.port), "3"],
+        [sys.executable, "-m", "bench.streamer", server.host, str(server.port), "3"],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -135,26 +135,6 @@ def test_streamer_does_not_starve_others(server: ServerProcess) -> None:
     assert streamer.returncode == 0
     assert echoed > 10 * MB  # it really was streaming meanwhile
     assert p99 < 0.1
-
-
-# A client that sends and reads as fast as it can for N seconds, then prints bytes echoed.
-STREAMER = """
-import socket, sys, threading, time
-sock = socket.create_connection((sys.argv[1], int(sys.argv[2])))
-end = time.monotonic() + float(sys.argv[3])
-got = [0]
-def read():
-    while chunk := sock.recv(1 << 20):
-        got[0] += len(chunk)
-reader = threading.Thread(target=read)
-reader.start()
-chunk = b"x" * 65536
-while time.monotonic() < end:
-    sock.sendall(chunk)
-sock.shutdown(socket.SHUT_WR)
-reader.join()
-print(got[0])
-"""
 
 
 def test_resets_mid_stream_leak_nothing(server: ServerProcess) -> None:
