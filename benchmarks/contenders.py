@@ -43,7 +43,7 @@ def contenders() -> list[Contender]:
     out = [Contender(name, (py, str(REFERENCE / script))) for name, script in ref]
     # Quiet logs (a line per connection is not what is measured) and room for 10,000 idle.
     coio = BIN / "coio-server"
-    base = (str(coio),) if coio.exists() else (py, "-m", "server")
+    base = (str(coio),) if coio.exists() else (py, "-m", "coio.server")
     out.append(Contender(COIO, (*base, "--log-level", "warning", "--max-connections", "20000")))
     return out
 

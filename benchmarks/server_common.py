@@ -26,7 +26,15 @@ SERVERS = {
     "uvloop": [sys.executable, str(ROOT / "benchmarks/reference/uvloop_protocol.py")],
     "gevent-plain": [sys.executable, str(ROOT / "benchmarks/reference/gevent_plain.py")],
     # coio-server from another source tree ($COIO_SRC), to compare two versions side by side.
-    "coio-src": [sys.executable, "-m", "server", "--log-level", "warning", "--stats-interval", "0"],
+    "coio-src": [
+        sys.executable,
+        "-m",
+        "coio.server",
+        "--log-level",
+        "warning",
+        "--stats-interval",
+        "0",
+    ],
 }
 
 

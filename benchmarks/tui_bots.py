@@ -25,12 +25,12 @@ from textual.strip import Strip
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tui.app import CoioApp
-from tui.demo import DemoServer
-from tui.settings import Settings
-from tui.stats import percentile
-from tui.widgets.chat_input import ChatInput
-from tui.widgets.room_bar import RoomBar
+from coio.tui.app import CoioApp
+from coio.tui.demo import DemoServer
+from coio.tui.settings import Settings
+from coio.tui.stats import percentile
+from coio.tui.widgets.chat_input import ChatInput
+from coio.tui.widgets.room_bar import RoomBar
 
 DEFAULT_CONFIGS = "0x1,10x5,50x5,100x5,200x5,500x2,500x5,1000x2,1000x5"
 KEY_GAP = 0.05  # seconds between keys: a fast typist

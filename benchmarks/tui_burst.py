@@ -148,8 +148,8 @@ def save(path: str, out: dict[str, Any]) -> None:
 
 
 async def scenario(pilot: Any, args: argparse.Namespace, out: dict[str, Any]) -> None:
-    from tui.widgets.chat_input import ChatInput
-    from tui.widgets.chat_pane import ChatPane
+    from coio.tui.widgets.chat_input import ChatInput
+    from coio.tui.widgets.chat_pane import ChatPane
 
     app = pilot.app
     async with asyncio.timeout(30):
@@ -209,7 +209,7 @@ async def responsiveness(app: Any, box: Any, paints: Paints) -> dict[str, Any]:
 async def rtt_probes(
     args: argparse.Namespace, pane: Any, box: Any, arrivals: Arrivals
 ) -> dict[str, Any]:
-    from tui.widgets.chat_input import ChatInput
+    from coio.tui.widgets.chat_input import ChatInput
 
     plain = await asyncio.create_subprocess_exec(
         sys.executable, __file__, "--plain-client", "--port", str(args.port),
@@ -237,7 +237,7 @@ async def rtt_probes(
 async def network_burst(
     args: argparse.Namespace, paints: Paints, pane: Any, box: Any, arrivals: Arrivals
 ) -> dict[str, Any]:
-    from tui.widgets.chat_input import ChatInput
+    from coio.tui.widgets.chat_input import ChatInput
 
     target = arrivals.count + args.burst
     lines = [f"burst line {i:06} the quick brown fox" for i in range(args.burst)]
@@ -257,7 +257,7 @@ async def network_burst(
 
 def echo_messages(pane: Any, count: int, first_seq: int) -> list[Any]:
     """``count`` echoes as the trio reader would post them: one Echoes per 64 KiB read."""
-    from tui.messages import Echoes, EchoItem
+    from coio.tui.messages import Echoes, EchoItem
 
     conn_id = 1
     items = []
@@ -312,8 +312,8 @@ async def flood(
 
 
 def child(args: argparse.Namespace) -> None:
-    from tui.app import CoioApp
-    from tui.settings import Settings
+    from coio.tui.app import CoioApp
+    from coio.tui.settings import Settings
 
     out: dict[str, Any] = {}
 

@@ -19,10 +19,10 @@ sys.path.insert(0, str(ROOT.parent))
 
 from textual.pilot import Pilot  # noqa: E402
 
-from tui.app import CoioApp  # noqa: E402
-from tui.demo import DemoServer  # noqa: E402
-from tui.settings import Settings  # noqa: E402
-from tui.widgets.chat_pane import ChatPane  # noqa: E402
+from coio.tui.app import CoioApp  # noqa: E402
+from coio.tui.demo import DemoServer  # noqa: E402
+from coio.tui.settings import Settings  # noqa: E402
+from coio.tui.widgets.chat_pane import ChatPane  # noqa: E402
 
 SIZE = (120, 34)
 LINES = ["hello, coio!", "straße grüße", "[bold]markup stays text[/]", "ǆ é ß"]

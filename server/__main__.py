@@ -1,4 +1,4 @@
-"""`python -m server` runs coio-server."""
+"""`python -m coio.server` runs coio-server."""
 
 from __future__ import annotations
 

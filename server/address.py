@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import __version__
+from coio import __version__
 
 
 def format_address(host: str, port: int) -> str:

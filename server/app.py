@@ -83,9 +83,9 @@ class CoioServer:
             except OSError as exc:
                 self.server.close()
                 raise BindError(config.metrics_host, config.metrics_port, exc) from exc
-            mhost, mport = metrics.address[:2]
+            mhost, mport = metrics.socket.getsockname()[:2]
             metrics_line = f"metrics on http://{format_address(mhost, mport)}/metrics"
-        host, port = self.server.address[:2]
+        host, port = self.server.socket.getsockname()[:2]
         if announce:
             print(listening_line(host, port), flush=True)
         else:

@@ -10,7 +10,8 @@ import socket
 import sys
 from collections.abc import Callable, Sequence
 
-from . import __version__
+from coio import __version__
+
 from .address import format_address, listening_line
 from .config import (
     DEFAULT_GRACE,

@@ -16,7 +16,7 @@ from typing import Any
 
 import gevent
 
-from protocol import ServerConnection
+from coio.protocol import ServerConnection
 
 from .stats import Stats
 

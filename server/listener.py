@@ -10,7 +10,7 @@ from gevent.server import StreamServer
 from .handler import EchoHandler
 
 
-class Listener(StreamServer):  # type: ignore[misc]
+class Listener(StreamServer):
     """Accepts clients and hands each one's file descriptor to ``handler``, inline.
 
     A client is served from watcher callbacks with no greenlet and no socket object: the
@@ -24,7 +24,8 @@ class Listener(StreamServer):  # type: ignore[misc]
     def __init__(
         self, listener: Any, handler: EchoHandler, max_connections: int, backlog: int | None
     ) -> None:
-        super().__init__(listener, handler, backlog=backlog, spawn=None)  # None: call inline
+        # spawn=None: the handler runs inline, given a descriptor where gevent's stubs say socket.
+        super().__init__(listener, handler, backlog=backlog, spawn=None)  # type: ignore[arg-type]
         self.max_connections = max_connections
         handler.on_close = self._slot_freed
         self._handler = handler
@@ -33,17 +34,17 @@ class Listener(StreamServer):  # type: ignore[misc]
         super().init_socket()
         self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-    def do_read(self) -> tuple[int, Any] | None:
+    def do_read(self) -> tuple[int, Any] | None:  # type: ignore[override]
         """Accept one client: its descriptor and address, or None when none is waiting."""
         try:
-            return self.socket._accept()  # type: ignore[no-any-return]
+            return self.socket._accept()  # type: ignore[attr-defined,no-any-return]
         except BlockingIOError:
             return None
 
     def full(self) -> bool:
         return self._handler.live >= self.max_connections
 
-    def do_close(self, fd: int, *args: Any) -> None:
+    def do_close(self, fd: int, *args: Any) -> None:  # type: ignore[override]
         """Called after the handler returns: the handler keeps the descriptor."""
 
     def _slot_freed(self) -> None:

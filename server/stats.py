@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from protocol import ServerConnection
+from coio.protocol import ServerConnection
 
 
 def _no_connections() -> Iterable[ServerConnection]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -15,17 +16,35 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from protocol import BANNER
+import pytest
+
+from coio.protocol import BANNER
+
+# CI installs every system tool the tests drive and sets this to 1: a missing tool is then a
+# failure, never a silent skip. On a machine with Python only, such tests skip with a reason.
+REQUIRE_TOOLS = "COIO_REQUIRE_TOOLS"
 
 LISTEN_LINE = re.compile(rb"listening on \[?([0-9a-fA-F.:]+)\]?:(\d+)")
 
 
+def need_tool(tool: str, apt: str, path: str | None = None) -> str:
+    """Where system tool ``tool`` is (``path``, if given, must exist); if it is missing, skip
+    the test naming the ``apt-get`` line, or fail it where $COIO_REQUIRE_TOOLS is 1."""
+    found = (path if Path(path).exists() else None) if path else shutil.which(tool)
+    if found:
+        return found
+    reason = f"needs {tool}: apt-get install -y {apt}"
+    if os.environ.get(REQUIRE_TOOLS) == "1":
+        pytest.fail(f"{reason} ({REQUIRE_TOOLS}=1: every tool must be installed)", pytrace=False)
+    pytest.skip(reason)
+
+
 def server_command() -> list[str]:
-    """The installed `coio-server` next to this interpreter, else `python -m server`."""
+    """The installed `coio-server` next to this interpreter, else `python -m coio.server`."""
     script = Path(sys.executable).parent / "coio-server"
     if script.exists():
         return [str(script)]
-    return [sys.executable, "-m", "server"]
+    return [sys.executable, "-m", "coio.server"]
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""`python -m tui` runs coio-tui."""
+"""`python -m coio.tui` runs coio-tui."""
 
 from __future__ import annotations
 

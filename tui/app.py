@@ -13,7 +13,8 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer, Header, TabbedContent, TabPane
 
-from . import __version__
+from coio import __version__
+
 from .demo import STATS_INTERVAL
 from .messages import BotsReport, ServerReport
 from .net.bots import BotSwarm
@@ -171,7 +172,7 @@ class CoioApp(App[int]):
         if chat := self.active_chat:
             chat.clear()
 
-    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         yield SystemCommand("Connect", "Connect this tab now", self.action_connect)
         yield SystemCommand("Disconnect", "Close this tab's connection", self.action_disconnect)

@@ -8,7 +8,8 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from . import __version__
+from coio import __version__
+
 from .net.bots import MAX_BOT_RATE, MAX_BOTS
 from .net.server_metrics import MetricsTarget, parse_metrics_url
 from .settings import DEFAULT_BOT_RATE, DEFAULT_HOST, DEFAULT_PORT, Settings

@@ -36,7 +36,7 @@ class DemoServerError(RuntimeError):
 
 def server_command() -> list[str]:
     script = Path(sys.executable).parent / "coio-server"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "server"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "coio.server"]
 
 
 class DemoServer:

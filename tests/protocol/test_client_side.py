@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from protocol import (
+from coio.protocol import (
     MAX_ECHO_LINE_BYTES,
     MAX_LINE_BYTES,
     ClientConnection,

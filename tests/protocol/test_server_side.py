@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from protocol import BANNER, Closed, LocalProtocolError, ServerConnection, ServerState
+from coio.protocol import BANNER, Closed, LocalProtocolError, ServerConnection, ServerState
 from tests.protocol.chunking import chunkings
 
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from protocol import Uppercaser, upper_bytes
+from coio.protocol import Uppercaser, upper_bytes
 from tests.protocol.chunking import chunkings
 
 CASES = [

@@ -113,7 +113,7 @@ def test_privileged_port_as_unprivileged_user() -> None:
 def test_privileged_port_message() -> None:
     """EACCES on bind (a port below 1024 without privileges) reads as permission denied."""
     # The tests may run as root, which can bind low ports, so check the message itself.
-    from server.cli import describe_bind_error
+    from coio.server.cli import describe_bind_error
 
     exc = OSError(errno.EACCES, "Permission denied")
     assert "permission denied" in describe_bind_error(exc, "127.0.0.1", 80)

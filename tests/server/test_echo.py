@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from protocol import BANNER, ClientConnection, Echoed, Welcomed, upper_bytes
+from coio.protocol import BANNER, ClientConnection, Echoed, Welcomed, upper_bytes
 from tests.support import ServerProcess, recv_exactly, recv_until_eof
 
 
@@ -149,6 +149,7 @@ def test_many_concurrent_clients(server: ServerProcess) -> None:
     assert errors == []
 
 
+@pytest.mark.needs_tool("nc", "netcat-openbsd")
 def test_netcat_talks_to_server(server: ServerProcess) -> None:
     """netcat, the everyday raw client, gets the banner and the uppercase echo."""
     result = subprocess.run(

@@ -8,7 +8,7 @@ import struct
 import time
 import urllib.request
 
-from protocol import BANNER
+from coio.protocol import BANNER
 from tests.support import ServerProcess, recv_exactly, running_server
 
 METRICS_LINE = re.compile(r"metrics on http://(\S+)/metrics")

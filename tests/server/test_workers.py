@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from protocol import BANNER
-from server.workers import RESTART_LIMIT, Supervisor
+from coio.protocol import BANNER
+from coio.server.workers import RESTART_LIMIT, Supervisor
 from tests.support import ServerProcess, recv_exactly, running_server, server_command
 
 

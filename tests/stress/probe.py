@@ -8,7 +8,7 @@ import socket
 import struct
 import time
 
-from protocol import BANNER
+from coio.protocol import BANNER
 from tests.support import recv_exactly
 
 

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from protocol import upper_bytes
+from coio.protocol import upper_bytes
 from tests.stress.probe import (
     echo_rtts,
     fd_count,
@@ -116,7 +116,7 @@ def test_sender_that_never_reads(server: ServerProcess) -> None:
 def test_streamer_does_not_starve_others(server: ServerProcess) -> None:
     """A client streaming and reading flat out keeps another client's echo p99 under 100 ms."""
     streamer = subprocess.Popen(
-        [sys.executable, "-m", "bench.streamer", server.host, str(server.port), "3"],
+        [sys.executable, "-m", "coio.loadgen.streamer", server.host, str(server.port), "3"],
         stdout=subprocess.PIPE,
         text=True,
     )

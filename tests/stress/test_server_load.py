@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from protocol import BANNER
+from coio.protocol import BANNER
 from tests.stress.probe import (
     echo_rtts,
     fd_count,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import socket
 import subprocess
 from pathlib import Path
@@ -11,7 +10,7 @@ from string import Template
 import pytest
 
 from tests.stress.probe import echo_rtts, welcomed
-from tests.support import running_server, wait_until
+from tests.support import need_tool, running_server, wait_until
 
 pytestmark = pytest.mark.stress
 
@@ -21,9 +20,8 @@ STREAM_MODULE = Path("/usr/lib/nginx/modules/ngx_stream_module.so")
 
 def test_nginx_stream_config_spreads_clients_over_backends(tmp_path: Path) -> None:
     """Through the shipped nginx config, 40 clients get banner and echoes from both backends."""
-    # .ci/run installs both; a missing one is a failed test, never a silent skip.
-    if shutil.which("nginx") is None or not STREAM_MODULE.exists():
-        pytest.fail("needs nginx: apt-get install nginx-light libnginx-mod-stream", pytrace=False)
+    need_tool("nginx", "nginx-light libnginx-mod-stream")
+    need_tool("nginx's stream module", "libnginx-mod-stream", path=str(STREAM_MODULE))
     with running_server() as one, running_server() as two:
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))

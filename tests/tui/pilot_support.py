@@ -12,8 +12,8 @@ from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Input, RichLog
 
-from tui.app import CoioApp
-from tui.widgets.chat_pane import ChatPane
+from coio.tui.app import CoioApp
+from coio.tui.widgets.chat_pane import ChatPane
 
 
 async def wait_for(

@@ -10,17 +10,17 @@ import pytest
 from textual import events
 from textual.widgets import Sparkline, TabbedContent
 
+from coio.tui.app import CoioApp
+from coio.tui.messages import LinkState
+from coio.tui.net.backoff import Backoff
+from coio.tui.net.connection import OUTBOX_LINES
+from coio.tui.safe import MAX_SHOWN_CHARS
+from coio.tui.settings import Settings
+from coio.tui.widgets.chat_input import ChatInput
+from coio.tui.widgets.wire import WirePane
 from tests.support import running_server
 from tests.tui.peers import scripted_peer
 from tests.tui.pilot_support import chats, log_text, wait_for
-from tui.app import CoioApp
-from tui.messages import LinkState
-from tui.net.backoff import Backoff
-from tui.net.connection import OUTBOX_LINES
-from tui.safe import MAX_SHOWN_CHARS
-from tui.settings import Settings
-from tui.widgets.chat_input import ChatInput
-from tui.widgets.wire import WirePane
 
 pytestmark = pytest.mark.asyncio
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tui.cli import parse_settings
-from tui.net.bots import MAX_BOT_RATE, MAX_BOTS
-from tui.settings import DEFAULT_BOT_RATE
+from coio.tui.cli import parse_settings
+from coio.tui.net.bots import MAX_BOT_RATE, MAX_BOTS
+from coio.tui.settings import DEFAULT_BOT_RATE
 
 TUI = Path(sys.executable).parent / "coio-tui"
 

@@ -16,7 +16,7 @@ from tests.tui.tmux_support import (
     wait_for_screen,
 )
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.needs_tool("tmux", "tmux")]
 
 
 def children(pid: int) -> list[int]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -15,12 +14,11 @@ from tests.tui.tmux_support import (
     wait_for_screen,
 )
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.needs_tool("tmux", "tmux")]
 
 
 def test_three_clients_chat_and_quit_cleanly(tmp_path: Path) -> None:
     """Three tabs connect to one server, a typed line is echoed, Ctrl+Q exits 0."""
-    assert shutil.which("tmux"), "tmux is required (.ci/run installs it)"
     rc_file = tmp_path / "rc"
     with (
         running_server() as server,

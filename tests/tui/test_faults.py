@@ -10,17 +10,17 @@ from pathlib import Path
 
 import pytest
 
+from coio.tui.app import CoioApp
+from coio.tui.messages import LinkState
+from coio.tui.net.backoff import Backoff
+from coio.tui.net.connection import MAX_UNSHOWN_READS
+from coio.tui.settings import Settings
+from coio.tui.stats import percentile
+from coio.tui.widgets.chat_input import ChatInput
+from coio.tui.widgets.wire import WIRE_HISTORY, WirePane
 from tests.support import running_server
 from tests.tui.peers import scripted_peer
 from tests.tui.pilot_support import chats, input_to_render_ms, log_text, rss_mb, wait_for
-from tui.app import CoioApp
-from tui.messages import LinkState
-from tui.net.backoff import Backoff
-from tui.net.connection import MAX_UNSHOWN_READS
-from tui.settings import Settings
-from tui.stats import percentile
-from tui.widgets.chat_input import ChatInput
-from tui.widgets.wire import WIRE_HISTORY, WirePane
 
 pytestmark = pytest.mark.asyncio
 

@@ -9,14 +9,14 @@ import pytest
 from textual.pilot import Pilot
 from trio.testing import MockClock
 
+from coio.tui.app import CoioApp
+from coio.tui.net import connection
+from coio.tui.net.guest import TrioGuest
+from coio.tui.settings import Settings
+from coio.tui.widgets.chat_input import ChatInput
+from coio.tui.widgets.wire import WirePane
 from tests.tui.peers import scripted_peer
 from tests.tui.pilot_support import chats, log_text, wait_for
-from tui.app import CoioApp
-from tui.net import connection
-from tui.net.guest import TrioGuest
-from tui.settings import Settings
-from tui.widgets.chat_input import ChatInput
-from tui.widgets.wire import WirePane
 
 pytestmark = pytest.mark.asyncio
 

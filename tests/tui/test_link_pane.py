@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from rich.cells import cell_len
 
+from coio.tui.app import CoioApp
+from coio.tui.messages import BannerChecked, Echoes, EchoItem, LinesSent, LinkState, WireChunk
+from coio.tui.settings import Settings
 from tests.tui.pilot_support import chats
-from tui.app import CoioApp
-from tui.messages import BannerChecked, Echoes, EchoItem, LinesSent, LinkState, WireChunk
-from tui.settings import Settings
 
 pytestmark = pytest.mark.asyncio
 

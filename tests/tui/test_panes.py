@@ -8,14 +8,14 @@ import pytest
 import trio
 from textual.widgets import Tab, TabbedContent
 
+from coio.tui.app import CoioApp
+from coio.tui.messages import WireChunk
+from coio.tui.settings import Settings
+from coio.tui.widgets import wire as wire_module
+from coio.tui.widgets.chat_input import ChatInput
+from coio.tui.widgets.wire import WirePane
 from tests.tui.peers import scripted_peer
 from tests.tui.pilot_support import after_refresh, chats, log_text, wait_for
-from tui.app import CoioApp
-from tui.messages import WireChunk
-from tui.settings import Settings
-from tui.widgets import wire as wire_module
-from tui.widgets.chat_input import ChatInput
-from tui.widgets.wire import WirePane
 
 pytestmark = pytest.mark.asyncio
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
+from coio.tui.app import CoioApp
+from coio.tui.demo import DemoServer
+from coio.tui.messages import BotsReport, ServerReport
+from coio.tui.net.server_watch import MAX_LOG_LINE, ServerLogReader
+from coio.tui.settings import Settings
+from coio.tui.widgets.room_bar import RoomBar
 from tests.support import running_server
 from tests.tui.pilot_support import wait_for
-from tui.app import CoioApp
-from tui.demo import DemoServer
-from tui.messages import BotsReport, ServerReport
-from tui.net.server_watch import MAX_LOG_LINE, ServerLogReader
-from tui.settings import Settings
-from tui.widgets.room_bar import RoomBar
 
 CONNECT = b"2026-11-25 08:00:00,000 INFO connect id=%d peer=127.0.0.1:5000 live=%d\n"
 DISCONNECT = b"2026-11-25 08:00:01,000 INFO disconnect id=1 peer=x reason=eof live=%d\n"

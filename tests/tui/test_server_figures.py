@@ -9,13 +9,11 @@ from collections.abc import Awaitable, Callable
 import pytest
 import trio
 
-from tests.support import ServerProcess, running_server
-from tests.tui.pilot_support import wait_for
-from tui.app import CoioApp
-from tui.cli import parse_command
-from tui.demo import DemoServer
-from tui.net import server_metrics
-from tui.net.server_metrics import (
+from coio.tui.app import CoioApp
+from coio.tui.cli import parse_command
+from coio.tui.demo import DemoServer
+from coio.tui.net import server_metrics
+from coio.tui.net.server_metrics import (
     MAX_RESPONSE_BYTES,
     MetricsReader,
     MetricsTarget,
@@ -25,8 +23,10 @@ from tui.net.server_metrics import (
     response_body,
     scrape,
 )
-from tui.settings import Settings
-from tui.widgets.room_bar import RoomBar
+from coio.tui.settings import Settings
+from coio.tui.widgets.room_bar import RoomBar
+from tests.support import ServerProcess, running_server
+from tests.tui.pilot_support import wait_for
 
 PAGE = b"""# HELP coio_connections_live Connections open now
 # TYPE coio_connections_live gauge

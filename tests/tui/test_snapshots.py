@@ -8,9 +8,8 @@ from collections.abc import Iterator
 import pytest
 from textual.pilot import Pilot
 
-from tests.tui.pilot_support import chats, wait_for
-from tui.app import CoioApp
-from tui.messages import (
+from coio.tui.app import CoioApp
+from coio.tui.messages import (
     BannerChecked,
     BotsReport,
     Echoes,
@@ -21,8 +20,9 @@ from tui.messages import (
     StateChanged,
     WireChunk,
 )
-from tui.settings import Settings
-from tui.widgets.chat_input import ChatInput
+from coio.tui.settings import Settings
+from coio.tui.widgets.chat_input import ChatInput
+from tests.tui.pilot_support import chats, wait_for
 
 T0 = 1_764_000_000.0  # a fixed wall-clock moment for every timestamp shown
 SIZE = (110, 32)

@@ -6,8 +6,8 @@ import itertools
 
 import pytest
 
-from tui.net.backoff import MAX_DELAY, Backoff
-from tui.stats import RTT_WINDOW, LinkStats, format_bytes, format_ms, percentile
+from coio.tui.net.backoff import MAX_DELAY, Backoff
+from coio.tui.stats import RTT_WINDOW, LinkStats, format_bytes, format_ms, percentile
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from tests.support import need_tool
 from tests.web.support import descendants, running_web, still_running, wait_for_tabs
 
 pytestmark = pytest.mark.e2e
@@ -61,8 +62,7 @@ def require_browser() -> Any:
         from playwright.sync_api import sync_playwright
     except ImportError:
         pytest.fail("Python playwright is missing: pip install -e '.[test]'", pytrace=False)
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium", pytrace=False)
+    need_tool("chromium", "chromium", path=CHROMIUM)
     return sync_playwright
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -15,7 +14,11 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.support import ServerProcess
+from coio.tui.cli import build_parser
+from coio.tui.web.cli import tab_command
+from coio.tui.web.options import is_loopback, tab_arguments
+from coio.tui.web.serve import clamp_size
+from tests.support import ServerProcess, need_tool
 from tests.web.support import (
     TUI,
     Proc,
@@ -26,10 +29,6 @@ from tests.web.support import (
     tab_processes,
     wait_for_tabs,
 )
-from tui.cli import build_parser
-from tui.web.cli import tab_command
-from tui.web.options import is_loopback, tab_arguments
-from tui.web.serve import clamp_size
 
 ASSET_REF = re.compile(r'(?:href|src)="([^"]*)"|url\("([^"]*)"\)')
 EXTERNAL = re.compile(rb"https?://")
@@ -102,7 +101,7 @@ def test_signal_closes_every_tab_and_the_demo_server(sig: signal.Signals) -> Non
 @pytest.mark.timeout(60)
 def test_killed_server_takes_its_tabs_along(server: ServerProcess) -> None:
     """Even SIGKILL on the web server ends its tabs (parent-death signal via setpriv)."""
-    assert shutil.which("setpriv"), "setpriv (util-linux) is required"
+    need_tool("setpriv", "util-linux")
 
     async def scenario(web: WebServer) -> list[Proc]:
         async with aiohttp.ClientSession() as session:

@@ -9,10 +9,10 @@ import time
 import aiohttp
 import pytest
 
+from coio.tui.cli import parse_command
+from coio.tui.net.server_metrics import MetricsTarget
+from coio.tui.web.cli import tab_command
 from tests.web.support import WebServer, running_web, wait_for_tabs
-from tui.cli import parse_command
-from tui.net.server_metrics import MetricsTarget
-from tui.web.cli import tab_command
 
 METRICS_FLAG = re.compile(r"--server-metrics (http://127\.0\.0\.1:\d+/metrics)")
 

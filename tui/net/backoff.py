@@ -16,7 +16,7 @@ class Backoff:
 
     def next_delay(self) -> float:
         """The delay before the next attempt; each failure doubles it up to the cap."""
-        delay = min(self.cap, self.first * (2**self.attempts))
+        delay = min(self.cap, self.first * 2.0**self.attempts)
         self.attempts += 1
         return delay
 

@@ -10,7 +10,14 @@ from dataclasses import dataclass, field
 
 import trio
 
-from protocol import ClientConnection, Closed, Echoed, RemoteProtocolError, Welcomed, WrongBanner
+from coio.protocol import (
+    ClientConnection,
+    Closed,
+    Echoed,
+    RemoteProtocolError,
+    Welcomed,
+    WrongBanner,
+)
 
 from ..messages import BotsReport
 from ..stats import percentile

@@ -8,8 +8,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import trio
+from textual.message import Message
 
-from protocol import (
+from coio.protocol import (
     ClientConnection,
     Closed,
     Echoed,
@@ -54,7 +55,8 @@ MAX_UNSHOWN_READS = 8
 # Unsolicited lines (more echoes than lines sent) itemised per read; the rest are counted.
 MAX_UNSOLICITED_PER_READ = 20
 
-Post = Callable[[object], object]
+# How the network side hands a message to the UI (``App.post_message``, ``Widget.post_message``).
+Post = Callable[[Message], object]
 
 
 @dataclass(frozen=True, slots=True)

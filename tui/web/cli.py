@@ -18,7 +18,7 @@ def tab_command(
     With ``metrics_url`` (a --demo server's metrics page) every tab shows the server's figures.
     """
     script = Path(sys.executable).parent / "coio-tui"
-    program = [str(script)] if script.exists() else [sys.executable, "-m", "tui"]
+    program = [str(script)] if script.exists() else [sys.executable, "-m", "coio.tui"]
     command = [*program, *tab_arguments(argv), "--host", host, "--port", str(port)]
     return command if metrics_url is None else [*command, "--server-metrics", metrics_url]
 

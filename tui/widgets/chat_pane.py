@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widget import Widget
 
-from protocol import MAX_LINE_BYTES
+from coio.protocol import MAX_LINE_BYTES
 
 from ..messages import (
     BannerChecked,

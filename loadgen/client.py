@@ -12,7 +12,7 @@ from collections import deque
 from time import perf_counter_ns
 from typing import cast
 
-from protocol import BANNER
+from coio.protocol import BANNER
 
 from .recorder import Recorder
 

@@ -4,7 +4,3 @@ It waits for each connection's ``welcome!``, then sends payloads and verifies th
 is exactly their uppercase, in closed loop (each client waits for its echo) or open loop (a
 fixed total rate), over one or several processes.
 """
-
-from __future__ import annotations
-
-__version__ = "0.1.0"

@@ -1,6 +1,6 @@
 """A client that streams flat out: 64 KiB writes for N seconds while a thread reads the echo.
 
-    python -m bench.streamer HOST PORT SECONDS
+    python -m coio.loadgen.streamer HOST PORT SECONDS
 
 Prints the number of bytes echoed back (banner included) once the server closes.
 Used to check that one greedy client does not starve the others.

@@ -20,7 +20,7 @@ QUICK = ("--duration", "0.5", "--warmup", "0.2")
 
 def bench_command() -> list[str]:
     script = Path(sys.executable).parent / "coio-bench"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "bench"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "coio.loadgen"]
 
 
 def run_bench(*args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:

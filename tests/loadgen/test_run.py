@@ -6,7 +6,7 @@ import os
 import pty
 import subprocess
 
-from tests.bench.helpers import QUICK, bench_command, fake_server, last_line, run_bench, run_json
+from tests.loadgen.helpers import QUICK, bench_command, fake_server, last_line, run_bench, run_json
 from tests.support import ServerProcess
 
 JSON_KEYS = {

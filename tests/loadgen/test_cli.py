@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from tests.bench.helpers import fake_server, last_line, run_bench
+from tests.loadgen.helpers import fake_server, last_line, run_bench
 
 
 def assert_one_line(result, needle: str, code: int) -> None:

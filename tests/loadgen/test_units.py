@@ -6,12 +6,12 @@ import random
 
 import pytest
 
-from bench.histogram import Histogram, bucket
-from bench.payload import make_messages
-from bench.report import as_dict, as_text
-from bench.results import Summary, WorkerResult
-from bench.spec import Charset, LoadSpec
-from protocol import upper_bytes
+from coio.loadgen.histogram import Histogram, bucket
+from coio.loadgen.payload import make_messages
+from coio.loadgen.report import as_dict, as_text
+from coio.loadgen.results import Summary, WorkerResult
+from coio.loadgen.spec import Charset, LoadSpec
+from coio.protocol import upper_bytes
 
 
 @pytest.mark.parametrize("charset", list(Charset))

@@ -1,4 +1,4 @@
-"""`python -m bench` runs coio-bench."""
+"""`python -m coio.loadgen` runs coio-bench."""
 
 from __future__ import annotations
 

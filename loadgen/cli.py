@@ -9,9 +9,9 @@ import socket
 import sys
 from collections.abc import Callable, Sequence
 
-from protocol import MAX_LINE_BYTES
+from coio import __version__
+from coio.protocol import MAX_LINE_BYTES
 
-from . import __version__
 from .progress import ProgressLine
 from .report import as_json, as_text, verdict
 from .runner import BenchError, run

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from protocol import NEWLINE, upper_bytes
+from coio.protocol import NEWLINE, upper_bytes
 
 from .spec import Charset
 
