@@ -21,8 +21,8 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
+from typing import IO
 
 import aiohttp
 
@@ -81,30 +81,29 @@ def check_server(port: int) -> None:
 
 
 async def check_tab(url: str) -> None:
-    with urllib.request.urlopen(url, timeout=20) as response:
-        page = response.read().decode()
-        if response.status != 200:
-            fail(f"page status {response.status}")
-    if "<title>coio</title>" not in page or "{{" in page:
-        fail(f"the page's template was not rendered: {page[:300]!r}")
     ws_url = url.replace("http://", "ws://") + "ws?width=100&height=30"
     screen = b""
     deadline = time.monotonic() + 60
-    async with aiohttp.ClientSession() as session, session.ws_connect(ws_url) as ws:
-        while b"welcome!" not in screen:  # the tab's first frame shows the verified banner
-            left = deadline - time.monotonic()
-            if left <= 0:
-                fail(f"no frame with the banner within 60 s: {screen[-300:]!r}")
-            message = await ws.receive(timeout=left)
-            if message.type != aiohttp.WSMsgType.BINARY:
-                fail(f"websocket sent {message.type!r}: {message.data!r}")
-            screen += message.data
+    async with aiohttp.ClientSession() as session:
+        async with session.get(url, timeout=aiohttp.ClientTimeout(20)) as response:
+            page = await response.text()
+            if response.status != 200:
+                fail(f"page status {response.status}: {page[:300]!r}")
+        if "<title>coio</title>" not in page or "{{" in page:
+            fail(f"the page's template was not rendered: {page[:300]!r}")
+        async with session.ws_connect(ws_url) as ws:
+            while b"welcome!" not in screen:  # the tab's first frame shows the verified banner
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    fail(f"no frame with the banner within 60 s: {screen[-300:]!r}")
+                message = await ws.receive(timeout=left)
+                if message.type != aiohttp.WSMsgType.BINARY:
+                    fail(f"websocket sent {message.type!r}: {message.data!r}")
+                screen += message.data
     print(f"coio-tui --serve --demo: page {len(page)} B, first frame {len(screen)} B")
 
 
-def main() -> None:
-    os.chdir("/")  # nowhere near a checkout
-    log = tempfile.TemporaryFile(mode="w+")  # the server's log, shown if a check fails
+def check_server_and_bench(log: IO[str]) -> None:
     server = subprocess.Popen(
         [str(BIN / "coio-server"), "--port", "0"], stdout=subprocess.PIPE, stderr=log, text=True
     )
@@ -128,6 +127,12 @@ def main() -> None:
         raise
     finally:
         stop(server, "coio-server")
+
+
+def main() -> None:
+    os.chdir("/")  # nowhere near a checkout
+    with tempfile.TemporaryFile(mode="w+") as log:  # the server's log, shown if a check fails
+        check_server_and_bench(log)
     web = subprocess.Popen(
         [str(BIN / "coio-tui"), "--serve", "--serve-port", "0", "--demo"],
         stdout=subprocess.PIPE,
