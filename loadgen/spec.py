@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+from coio.address import format_address
+
 
 class Charset(Enum):
     ASCII = "ascii"  # letters and digits: the server's fast path
@@ -30,7 +32,7 @@ class LoadSpec:
 
     @property
     def target(self) -> str:
-        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+        return format_address(self.host, self.port)
 
     def share(self, index: int) -> int:
         """Clients run by process ``index`` (the remainder goes to the first ones)."""

@@ -12,7 +12,8 @@ import time
 import gevent
 from gevent.event import Event
 
-from .address import format_address, listening_line
+from coio.address import format_address, listening_line
+
 from .config import LISTEN_BACKLOG, Config
 from .errors import BindError
 from .handler import EchoHandler

@@ -11,8 +11,8 @@ import sys
 from collections.abc import Callable, Sequence
 
 from coio import __version__
+from coio.address import format_address, listening_line
 
-from .address import format_address, listening_line
 from .config import (
     DEFAULT_GRACE,
     DEFAULT_HOST,

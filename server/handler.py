@@ -16,6 +16,7 @@ from typing import Any
 
 import gevent
 
+from coio.address import format_address
 from coio.protocol import ServerConnection
 
 from .stats import Stats
@@ -35,11 +36,6 @@ SHUTDOWN_QUIET = 0.05
 _READ_BUFFER = bytearray(RECV_BYTES)
 _READ_BUFFERS = [_READ_BUFFER]
 _READ_VIEW = memoryview(_READ_BUFFER)
-
-
-def _peer(address: Any) -> str:
-    host, port = address[0], address[1]
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 class Client:
@@ -99,7 +95,7 @@ class EchoHandler:
     def __call__(self, fd: int, address: Any) -> None:
         """Take a new connection's descriptor, in the hub's accept callback: send the banner,
         then read. The descriptor is this handler's from now on; it closes it."""
-        client = Client(fd, next(self._ids), _peer(address), self._loop)
+        client = Client(fd, next(self._ids), format_address(address[0], address[1]), self._loop)
         self._clients[fd] = client
         stats = self.stats
         stats.live += 1

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import signal
 import socket
@@ -18,13 +17,12 @@ from pathlib import Path
 
 import pytest
 
+from coio.address import parse_listening_line
 from coio.protocol import BANNER
 
 # CI installs every system tool the tests drive and sets this to 1: a missing tool is then a
 # failure, never a silent skip. On a machine with Python only, such tests skip with a reason.
 REQUIRE_TOOLS = "COIO_REQUIRE_TOOLS"
-
-LISTEN_LINE = re.compile(rb"listening on \[?([0-9a-fA-F.:]+)\]?:(\d+)")
 
 
 def need_tool(tool: str, apt: str, path: str | None = None) -> str:
@@ -122,15 +120,15 @@ def running_server(*args: str, env: dict[str, str] | None = None) -> Iterator[Se
     assert proc.stderr is not None
     # The first stdout line names the address; pytest-timeout bounds a server that never says it.
     first = proc.stdout.readline()
-    match = LISTEN_LINE.search(first)
-    if match is None:
+    address = parse_listening_line(first)
+    if address is None:
         proc.kill()
         err = proc.stderr.read().decode("utf-8", "replace")
         proc.wait()
         proc.stdout.close()
         proc.stderr.close()
         raise RuntimeError(f"coio-server did not start: {first!r} {err}")
-    server = ServerProcess(proc, match.group(1).decode(), int(match.group(2)))
+    server = ServerProcess(proc, *address)
     server._log_thread = threading.Thread(target=_drain, args=(proc.stderr, server._log))
     server._log_thread.daemon = True
     server._log_thread.start()

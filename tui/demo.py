@@ -10,7 +10,8 @@ import threading
 from pathlib import Path
 from typing import IO
 
-LISTEN_LINE = re.compile(r"listening on \[?([0-9a-fA-F.:]+)\]?:(\d+)")
+from coio.address import parse_listening_line
+
 METRICS_LINE = re.compile(r"metrics on (http://\S+)")
 # Log lines read at start for the metrics address: it follows the listening line at once,
 # after at most a warning or two.
@@ -72,13 +73,12 @@ class DemoServer:
         self.metrics_url: str | None = None
         self._drain: threading.Thread | None = None
         first = self.proc.stdout.readline()
-        match = LISTEN_LINE.search(first)
-        if match is None:
+        address = parse_listening_line(first)
+        if address is None:
             self.stop()
             said = first.strip() or "no address line"
             raise DemoServerError(f"the local coio-server did not start ({said})")
-        self.host = match.group(1)
-        self.port = int(match.group(2))
+        self.host, self.port = address
         if metrics:
             assert self.proc.stderr is not None
             self.metrics_url = self._read_metrics_url(self.proc.stderr)

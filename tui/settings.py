@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from coio.address import format_address
+
 from .widgets.transcript import DEFAULT_HISTORY
 
 DEFAULT_HOST = "127.0.0.1"
@@ -23,4 +25,4 @@ class Settings:
 
     @property
     def address(self) -> str:
-        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+        return format_address(self.host, self.port)

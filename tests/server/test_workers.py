@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from coio.address import parse_listening_line
 from coio.protocol import BANNER
 from coio.server.workers import RESTART_LIMIT, Supervisor
 from tests.support import ServerProcess, recv_exactly, running_server, server_command
@@ -59,10 +60,10 @@ def test_workers_share_the_port_and_print_one_line() -> None:
     )
     try:
         first = proc.stdout.readline() if proc.stdout else ""
-        match = re.search(r"listening on 127\.0\.0\.1:(\d+)$", first.strip())
-        assert match is not None, first
-        port = int(match.group(1))
-        server = ServerProcess(proc, "127.0.0.1", port)  # type: ignore[arg-type]
+        address = parse_listening_line(first)
+        assert address is not None, first
+        assert address[0] == "127.0.0.1"
+        server = ServerProcess(proc, *address)  # type: ignore[arg-type]
         wait_for_workers(server, 2)
         time.sleep(0.3)  # both workers are accepting
         clients = [server.connect() for _ in range(40)]

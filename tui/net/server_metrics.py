@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 
 import trio
 
+from coio.address import format_address
+
 from ..messages import ServerReport
 from .connection import Post
 
@@ -47,7 +49,7 @@ class MetricsTarget:
 
     @property
     def authority(self) -> str:
-        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+        return format_address(self.host, self.port)
 
     @property
     def url(self) -> str:

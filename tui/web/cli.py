@@ -7,6 +7,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from coio.address import format_address
+
 from .options import is_loopback, tab_arguments
 
 
@@ -27,7 +29,7 @@ def url_for(host: str, port: int) -> str:
     """The address to open: the bound one, or this machine's name for a wildcard bind."""
     if host in ("0.0.0.0", "::"):
         host = socket.gethostname()
-    return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
+    return f"http://{format_address(host, port)}/"
 
 
 def serve_if_asked(argv: Sequence[str] | None = None) -> int | None:
