@@ -7,7 +7,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -18,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from coio.address import parse_listening_line
+from coio.programs import program
 from coio.protocol import BANNER
 
 # CI installs every system tool the tests drive and sets this to 1: a missing tool is then a
@@ -35,14 +35,6 @@ def need_tool(tool: str, apt: str, path: str | None = None) -> str:
     if os.environ.get(REQUIRE_TOOLS) == "1":
         pytest.fail(f"{reason} ({REQUIRE_TOOLS}=1: every tool must be installed)", pytrace=False)
     pytest.skip(reason)
-
-
-def server_command() -> list[str]:
-    """The installed `coio-server` next to this interpreter, else `python -m coio.server`."""
-    script = Path(sys.executable).parent / "coio-server"
-    if script.exists():
-        return [str(script)]
-    return [sys.executable, "-m", "coio.server"]
 
 
 @dataclass
@@ -111,7 +103,7 @@ def _drain(stream: object, sink: list[bytes]) -> None:
 @contextmanager
 def running_server(*args: str, env: dict[str, str] | None = None) -> Iterator[ServerProcess]:
     """Start `coio-server --port 0 ARGS`, wait for its listening line, stop it afterwards."""
-    cmd = [*server_command(), "--port", "0", *args]
+    cmd = [*program("coio-server"), "--port", "0", *args]
     full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     proc = subprocess.Popen(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=full_env, start_new_session=True

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
-import sys
 import threading
-from pathlib import Path
 from typing import IO
 
 from coio.address import parse_listening_line
+from coio.programs import program, with_parent_death_signal
 
 METRICS_LINE = re.compile(r"metrics on (http://\S+)")
 # Log lines read at start for the metrics address: it follows the listening line at once,
@@ -21,23 +19,8 @@ STOP_GRACE = 5.0  # seconds the server gets to exit after SIGTERM
 STATS_INTERVAL = 1.0
 
 
-def with_parent_death_signal(argv: list[str]) -> list[str]:
-    """Prefix ``argv`` so the kernel sends it SIGTERM when this process dies, even by SIGKILL.
-
-    ``setpriv`` (util-linux) sets the signal and then execs ``argv``, so the PID stays the
-    server's. Where it is missing (not Linux) the orderly stop on exit still applies.
-    """
-    setpriv = shutil.which("setpriv")
-    return argv if setpriv is None else [setpriv, "--pdeathsig", "TERM", "--", *argv]
-
-
 class DemoServerError(RuntimeError):
     """The local server could not be started; the message is one line for the user."""
-
-
-def server_command() -> list[str]:
-    script = Path(sys.executable).parent / "coio-server"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "coio.server"]
 
 
 class DemoServer:
@@ -57,7 +40,7 @@ class DemoServer:
     ) -> None:
         if log and metrics:
             raise ValueError("log and metrics are exclusive: the log is read for one of them")
-        cmd = [*server_command(), "--host", "127.0.0.1", "--port", "0"]
+        cmd = [*program("coio-server"), "--host", "127.0.0.1", "--port", "0"]
         cmd += ["--stats-interval", str(STATS_INTERVAL), *(extra or [])]
         if metrics:
             cmd += ["--metrics-port", "0"]

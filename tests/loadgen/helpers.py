@@ -13,19 +13,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from coio.programs import program
+
 FAKE_SERVER = Path(__file__).with_name("fake_server.py")
 # Short runs keep the suite fast; the figures are checked for consistency, never for speed.
 QUICK = ("--duration", "0.5", "--warmup", "0.2")
 
 
-def bench_command() -> list[str]:
-    script = Path(sys.executable).parent / "coio-bench"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "coio.loadgen"]
-
-
 def run_bench(*args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [*bench_command(), *args],
+        [*program("coio-bench"), *args],
         capture_output=True,
         text=True,
         timeout=60,

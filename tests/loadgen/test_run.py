@@ -6,7 +6,8 @@ import os
 import pty
 import subprocess
 
-from tests.loadgen.helpers import QUICK, bench_command, fake_server, last_line, run_bench, run_json
+from coio.programs import program
+from tests.loadgen.helpers import QUICK, fake_server, last_line, run_bench, run_json
 from tests.support import ServerProcess
 
 JSON_KEYS = {
@@ -130,7 +131,7 @@ def test_progress_line_only_on_a_terminal(server: ServerProcess) -> None:
     leader, follower = pty.openpty()
     try:
         proc = subprocess.run(
-            [*bench_command(), "--port", str(server.port), "--clients", "2", *QUICK],
+            [*program("coio-bench"), "--port", str(server.port), "--clients", "2", *QUICK],
             stdout=subprocess.PIPE,
             stderr=follower,
             timeout=60,

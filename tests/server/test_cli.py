@@ -11,12 +11,13 @@ import subprocess
 
 import pytest
 
-from tests.support import running_server, server_command
+from coio.programs import program
+from tests.support import running_server
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [*server_command(), *args],
+        [*program("coio-server"), *args],
         capture_output=True,
         text=True,
         timeout=20,
@@ -101,7 +102,7 @@ def test_privileged_port_as_unprivileged_user() -> None:
     """As an unprivileged user (root drops to nobody with setpriv), port 1 is one clear line."""
     drop = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] if ROOT else []
     result = subprocess.run(
-        [*drop, *server_command(), "--port", "1"],
+        [*drop, *program("coio-server"), "--port", "1"],
         capture_output=True,
         text=True,
         timeout=20,

@@ -12,9 +12,10 @@ import time
 import pytest
 
 from coio.address import parse_listening_line
+from coio.programs import program
 from coio.protocol import BANNER
 from coio.server.workers import RESTART_LIMIT, Supervisor
-from tests.support import ServerProcess, recv_exactly, running_server, server_command
+from tests.support import ServerProcess, recv_exactly, running_server
 
 
 def workers_of(server: ServerProcess) -> set[int]:
@@ -53,7 +54,7 @@ def alive(pid: int) -> bool:
 def test_workers_share_the_port_and_print_one_line() -> None:
     """--port 0 --workers 2: one listening line, and both workers take clients on that port."""
     proc = subprocess.Popen(
-        [*server_command(), "--port", "0", "--workers", "2"],
+        [*program("coio-server"), "--port", "0", "--workers", "2"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -152,7 +153,7 @@ def test_port_in_use_with_workers_is_one_line() -> None:
     """With --workers, a busy port is still one clear line and a non-zero exit."""
     with running_server() as busy:
         result = subprocess.run(
-            [*server_command(), "--port", str(busy.port), "--workers", "2"],
+            [*program("coio-server"), "--port", str(busy.port), "--workers", "2"],
             capture_output=True,
             text=True,
             timeout=20,

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
+from coio.programs import program
 from coio.tui.cli import parse_settings
 from coio.tui.net.bots import MAX_BOT_RATE, MAX_BOTS
 from coio.tui.settings import DEFAULT_BOT_RATE
-
-TUI = Path(sys.executable).parent / "coio-tui"
 
 
 def test_flags_become_settings(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -71,7 +68,11 @@ def test_bad_environment_port_is_one_line(monkeypatch: pytest.MonkeyPatch, capsy
 def test_real_program_refuses_bad_bots_without_a_traceback() -> None:
     """The installed coio-tui prints usage and one error line, exit 2."""
     done = subprocess.run(
-        [str(TUI), "--bots", "many"], capture_output=True, text=True, timeout=30, check=False
+        [*program("coio-tui"), "--bots", "many"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
     )
     assert done.returncode == 2
     assert done.stderr.strip().splitlines()[-1] == (

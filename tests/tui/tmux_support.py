@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
+import shlex
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from coio.programs import program
 from tests.support import wait_until
-
-TUI = Path(sys.executable).parent / "coio-tui"
 
 
 def tmux(*args: str) -> str:
@@ -27,7 +26,7 @@ def tui_session(tag: str, args: str, rc_file: Path) -> Iterator[str]:
     The exit code is written to ``rc_file``; the session is killed afterwards, whatever happened.
     """
     session = f"coio-e2e-{tag}-{time.monotonic_ns()}"
-    command = f"{TUI} {args}; echo $? > {rc_file}; sleep 30"
+    command = f"{shlex.join(program('coio-tui'))} {args}; echo $? > {rc_file}; sleep 30"
     tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "34", command)
     try:
         yield session

@@ -6,14 +6,14 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-TUI = Path(sys.executable).parent / "coio-tui"
+from coio.programs import program
+
 URL_LINE = re.compile(r"serving (http://\S+)")
 
 
@@ -106,7 +106,7 @@ class WebServer:
 @contextmanager
 def running_web(*args: str) -> Iterator[WebServer]:
     """Start `coio-tui --serve --serve-port 0 ARGS`; wait for its URL; stop it afterwards."""
-    cmd = [str(TUI), "--serve", "--serve-port", "0", *args]
+    cmd = [*program("coio-tui"), "--serve", "--serve-port", "0", *args]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
         cmd,

@@ -14,13 +14,13 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from coio.programs import program
 from coio.tui.cli import build_parser
 from coio.tui.web.cli import tab_command
 from coio.tui.web.options import is_loopback, tab_arguments
 from coio.tui.web.serve import clamp_size
 from tests.support import ServerProcess, need_tool
 from tests.web.support import (
-    TUI,
     Proc,
     WebServer,
     descendants,
@@ -142,7 +142,7 @@ def test_tabs_beyond_the_limit_are_turned_away(server: ServerProcess) -> None:
 
 
 def run_tui(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(TUI), *args], capture_output=True, text=True, timeout=30)
+    return subprocess.run([*program("coio-tui"), *args], capture_output=True, text=True, timeout=30)
 
 
 def test_port_in_use_is_one_clear_line() -> None:

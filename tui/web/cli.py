@@ -5,9 +5,9 @@ from __future__ import annotations
 import socket
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 from coio.address import format_address
+from coio.programs import program
 
 from .options import is_loopback, tab_arguments
 
@@ -19,9 +19,7 @@ def tab_command(
 
     With ``metrics_url`` (a --demo server's metrics page) every tab shows the server's figures.
     """
-    script = Path(sys.executable).parent / "coio-tui"
-    program = [str(script)] if script.exists() else [sys.executable, "-m", "coio.tui"]
-    command = [*program, *tab_arguments(argv), "--host", host, "--port", str(port)]
+    command = [*program("coio-tui"), *tab_arguments(argv), "--host", host, "--port", str(port)]
     return command if metrics_url is None else [*command, "--server-metrics", metrics_url]
 
 

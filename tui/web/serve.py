@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import shutil
 import signal
 import socket
 from asyncio.subprocess import PIPE, Process
@@ -22,6 +21,8 @@ from typing import Any
 from aiohttp import WSCloseCode, web
 from textual_serve.app_service import AppService
 from textual_serve.server import Server
+
+from coio.programs import with_parent_death_signal
 
 log = logging.getLogger("textual-serve")
 
@@ -40,14 +41,6 @@ ROWS = (8, 150)
 def clamp_size(width: int, height: int) -> tuple[int, int]:
     """A browser's terminal size, clamped to COLUMNS x ROWS."""
     return (min(max(width, COLUMNS[0]), COLUMNS[1]), min(max(height, ROWS[0]), ROWS[1]))
-
-
-def with_parent_death_signal(argv: list[str]) -> list[str]:
-    """Prefix ``argv`` so the kernel sends SIGTERM to it if the server dies unannounced."""
-    setpriv = shutil.which("setpriv")
-    if setpriv is None:  # not Linux / util-linux: the orderly shutdown still covers SIGINT/SIGTERM
-        return argv
-    return [setpriv, "--pdeathsig", "TERM", "--", *argv]
 
 
 class TabProcess(AppService):
