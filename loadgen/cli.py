@@ -7,9 +7,10 @@ import os
 import resource
 import socket
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from coio import __version__
+from coio.args import bounded_float, bounded_int, port_number
 from coio.protocol import MAX_LINE_BYTES
 
 from .progress import ProgressLine
@@ -22,22 +23,6 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080  # coio-server's default
 MAX_PROCS = 256
 FD_HEADROOM = 32  # descriptors each load process needs beyond one per client
-
-
-def _number(
-    kind: type[int] | type[float], low: float, high: float, what: str
-) -> Callable[[str], float]:
-    def parse(text: str) -> float:
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not {what}: {text!r}") from None
-        if not low <= value <= high:  # also rejects NaN
-            span = f"{low}-{high}" if kind is int else f"{low:g}-{high:g}"
-            raise argparse.ArgumentTypeError(f"must be {span}, got {text}")
-        return value
-
-    return parse
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -58,42 +43,42 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--port",
-        type=_number(int, 1, 65535, "a port number"),
+        type=port_number,
         default=None,
         help=f"server port (default: $COIO_PORT or {DEFAULT_PORT})",
     )
     parser.add_argument(
         "--clients",
         metavar="N",
-        type=_number(int, 1, 1_000_000, "a whole number"),
+        type=bounded_int(1, 1_000_000),
         default=100,
         help="connections, over all processes (default: %(default)s)",
     )
     parser.add_argument(
         "--size",
         metavar="BYTES",
-        type=_number(int, 1, MAX_LINE_BYTES, "a number of bytes"),
+        type=bounded_int(1, MAX_LINE_BYTES, "a number of bytes"),
         default=64,
         help="bytes per message, newline included (default: %(default)s)",
     )
     parser.add_argument(
         "--duration",
         metavar="SECONDS",
-        type=_number(float, 0.01, 86_400, "a number of seconds"),
+        type=bounded_float(0.01, 86_400, "a number of seconds"),
         default=10.0,
         help="seconds measured (default: %(default)s)",
     )
     parser.add_argument(
         "--warmup",
         metavar="SECONDS",
-        type=_number(float, 0, 3_600, "a number of seconds"),
+        type=bounded_float(0, 3_600, "a number of seconds"),
         default=1.0,
         help="seconds of load before measuring starts (default: %(default)s)",
     )
     parser.add_argument(
         "--rate",
         metavar="PER_SECOND",
-        type=_number(float, 0.001, 1e9, "a rate"),
+        type=bounded_float(0.001, 1e9, "a rate"),
         default=None,
         help="open loop: messages per second over all clients, sent on a fixed schedule "
         "(default: closed loop, each client sends again as soon as its echo is complete)",
@@ -101,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--procs",
         metavar="N",
-        type=_number(int, 1, MAX_PROCS, "a whole number"),
+        type=bounded_int(1, MAX_PROCS),
         default=1,
         help="load processes, so the generator is not the bottleneck (default: %(default)s)",
     )
@@ -115,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--connect-timeout",
         metavar="SECONDS",
-        type=_number(float, 0.01, 600, "a number of seconds"),
+        type=bounded_float(0.01, 600, "a number of seconds"),
         default=5.0,
         help="seconds to connect and receive the banner (default: %(default)s)",
     )
@@ -150,9 +135,7 @@ def parse_spec(argv: Sequence[str] | None = None) -> tuple[LoadSpec, bool]:
     args = parser.parse_args(argv)
     if args.port is None:
         try:
-            args.port = _number(int, 1, 65535, "a port number")(
-                os.environ.get("COIO_PORT", str(DEFAULT_PORT))
-            )
+            args.port = port_number(os.environ.get("COIO_PORT", str(DEFAULT_PORT)))
         except argparse.ArgumentTypeError as exc:
             parser.error(f"$COIO_PORT: {exc}")
     if args.procs > args.clients:
@@ -170,13 +153,13 @@ def parse_spec(argv: Sequence[str] | None = None) -> tuple[LoadSpec, bool]:
         parser.exit(2, f"{PROG}: {exc}\n")
     spec = LoadSpec(
         host=host,
-        port=int(args.port),
-        clients=int(args.clients),
-        size=int(args.size),
+        port=args.port,
+        clients=args.clients,
+        size=args.size,
         duration=args.duration,
         warmup=args.warmup,
         rate=args.rate,
-        procs=int(args.procs),
+        procs=args.procs,
         charset=Charset(args.charset),
         connect_timeout=args.connect_timeout,
     )

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import argparse
 import errno
-import math
 import os
 import socket
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from coio import __version__
 from coio.address import format_address, listening_line
+from coio.args import bounded_float, bounded_int, port_or_zero
 
 from .config import (
     DEFAULT_GRACE,
@@ -30,47 +30,18 @@ PROG = "coio-server"
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
-def port_number(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"port must be 0-65535, got {value}")
-    return value
-
-
 # A shorter stats interval would turn the reporter into a busy loop on an idle server.
 MIN_STATS_INTERVAL = 0.1
 
 
 def stats_interval(text: str) -> float:
     """Seconds between stats lines: 0 (off) or at least MIN_STATS_INTERVAL."""
-    value = _number(float, 0, "a number of seconds")(text)
+    value = bounded_float(0, what="a number of seconds")(text)
     if 0 < value < MIN_STATS_INTERVAL:
         raise argparse.ArgumentTypeError(
             f"must be 0 (off) or at least {MIN_STATS_INTERVAL}, got {text}"
         )
     return value
-
-
-def _number(
-    kind: type[int] | type[float], minimum: float, what: str, maximum: float = math.inf
-) -> Callable[[str], float]:
-    def parse(text: str) -> float:
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not {what}: {text!r}") from None
-        if not math.isfinite(value):  # NaN and infinity: no timer or pool can use them
-            raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {text}")
-        if value > maximum:
-            raise argparse.ArgumentTypeError(f"must be at most {maximum}, got {text}")
-        return value
-
-    return parse
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -87,27 +58,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--port",
-        type=port_number,
+        type=port_or_zero,
         default=None,
         help=f"TCP port, 0 picks a free one (default: $COIO_PORT or {DEFAULT_PORT})",
     )
     parser.add_argument(
         "--max-connections",
-        type=_number(int, 1, "a whole number", MAX_CONNECTIONS_LIMIT),
+        type=bounded_int(1, MAX_CONNECTIONS_LIMIT),
         default=DEFAULT_MAX_CONNECTIONS,
         help="clients served at once; more wait in the listen backlog until a slot frees "
         "(default: %(default)s)",
     )
     parser.add_argument(
         "--idle-timeout",
-        type=_number(float, 0.001, "a number of seconds"),
+        type=bounded_float(0.001, what="a number of seconds"),
         default=None,
         help="close a client that sends nothing (and reads nothing) for this many seconds "
         "(default: off)",
     )
     parser.add_argument(
         "--grace",
-        type=_number(float, 0, "a number of seconds"),
+        type=bounded_float(0, what="a number of seconds"),
         default=DEFAULT_GRACE,
         help="on SIGINT/SIGTERM, seconds to let busy clients finish before closing them "
         "(default: %(default)s)",
@@ -122,14 +93,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--metrics-port",
-        type=port_number,
+        type=port_or_zero,
         default=None,
         help="serve Prometheus metrics on this port, on 127.0.0.1; 0 picks a free one "
         "(default: off)",
     )
     parser.add_argument(
         "--workers",
-        type=_number(int, 1, "a whole number", MAX_WORKERS),
+        type=bounded_int(1, MAX_WORKERS),
         default=1,
         help="server processes sharing the port, restarted if they die; --max-connections "
         "applies to each (default: %(default)s)",
@@ -148,19 +119,19 @@ def parse_config(argv: Sequence[str] | None = None) -> Config:
         parser.error("--metrics-port serves one process's figures: use it without --workers")
     if args.port is None:
         try:
-            args.port = port_number(os.environ.get("COIO_PORT", str(DEFAULT_PORT)))
+            args.port = port_or_zero(os.environ.get("COIO_PORT", str(DEFAULT_PORT)))
         except argparse.ArgumentTypeError as exc:
             parser.error(f"$COIO_PORT: {exc}")
     return Config(
         host=args.host,
         port=args.port,
-        max_connections=int(args.max_connections),
+        max_connections=args.max_connections,
         idle_timeout=args.idle_timeout,
         grace=args.grace,
         stats_interval=args.stats_interval,
         metrics_port=args.metrics_port,
         log_level=args.log_level,
-        workers=int(args.workers),
+        workers=args.workers,
     )
 
 

@@ -6,9 +6,10 @@ import argparse
 import dataclasses
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from coio import __version__
+from coio.args import bounded_float, bounded_int, port_number
 
 from .net.bots import MAX_BOT_RATE, MAX_BOTS
 from .net.server_metrics import MetricsTarget, parse_metrics_url
@@ -18,42 +19,6 @@ from .widgets.transcript import DEFAULT_HISTORY
 
 PROG = "coio-tui"
 MAX_CLIENTS = 32  # tabs opened from the command line; more is a load test, not a chat
-
-
-def port_number(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
-    if not 1 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"port must be 1-65535, got {value}")
-    return value
-
-
-def bounded_int(low: int, high: int) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"must be {low}-{high}, got {value}")
-        return value
-
-    return parse
-
-
-def bounded_float(low: float, high: float) -> Callable[[str], float]:
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-        if not low <= value <= high:  # also refuses nan
-            raise argparse.ArgumentTypeError(f"must be {low:g}-{high:g}, got {text}")
-        return value
-
-    return parse
 
 
 def metrics_url(text: str) -> MetricsTarget:

@@ -61,9 +61,9 @@ def test_silent_peer_is_one_line() -> None:
     [
         (["--clients", "0"], "--clients: must be 1-"),
         (["--size", "big"], "--size: not a number of bytes: 'big'"),
-        (["--port", "70000"], "--port: must be 1-65535"),
-        (["--duration", "nan"], "--duration: must be"),
-        (["--rate", "-5"], "--rate: must be"),
+        (["--port", "70000"], "--port: port must be 1-65535, got 70000"),
+        (["--duration", "nan"], "--duration: must be a finite number, got nan"),
+        (["--rate", "-5"], "--rate: must be 0.001-1000000000, got -5"),
         (["--charset", "latin1"], "--charset: invalid choice"),
         (["--clients", "2", "--procs", "3"], "--procs 3 is more than --clients 2"),
         (["--clients", "900000"], "file descriptors per process"),

@@ -6,33 +6,14 @@ import argparse
 import ipaddress
 from collections.abc import Sequence
 
+from coio.args import bounded_int, port_or_zero
+
 DEFAULT_SERVE_HOST = "127.0.0.1"
 DEFAULT_SERVE_PORT = 8000
 # Each tab is a Python process of ~36 MiB (PSS) that takes ~1 s of CPU to start: the cap keeps a
 # room of students (or one script opening sockets) from exhausting the machine.
 DEFAULT_MAX_TABS = 64
 MAX_TABS_LIMIT = 1000
-
-
-def serve_port(text: str) -> int:
-    """A web port: 1-65535, or 0 for any free port (the URL printed names it)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"port must be 0-65535, got {value}")
-    return value
-
-
-def tab_limit(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if not 1 <= value <= MAX_TABS_LIMIT:
-        raise argparse.ArgumentTypeError(f"must be 1-{MAX_TABS_LIMIT}, got {value}")
-    return value
 
 
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
@@ -51,14 +32,14 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--serve-port",
-        type=serve_port,
+        type=port_or_zero,
         default=DEFAULT_SERVE_PORT,
         metavar="PORT",
         help="web port (default: %(default)s; 0 picks a free one)",
     )
     group.add_argument(
         "--serve-max-tabs",
-        type=tab_limit,
+        type=bounded_int(1, MAX_TABS_LIMIT),
         default=DEFAULT_MAX_TABS,
         metavar="N",
         help="browser tabs served at once; more are turned away (default: %(default)s)",
