@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import socket
 import sys
 from collections.abc import Sequence
 
 from coio import __version__
 from coio.args import bounded_float, bounded_int, port_number
+from coio.fds import fd_ceiling
 from coio.protocol import MAX_LINE_BYTES
 
 from .progress import ProgressLine
@@ -141,11 +141,11 @@ def parse_spec(argv: Sequence[str] | None = None) -> tuple[LoadSpec, bool]:
     if args.procs > args.clients:
         parser.error(f"--procs {args.procs} is more than --clients {args.clients}")
     per_proc = -(-args.clients // args.procs) + FD_HEADROOM
-    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if hard != resource.RLIM_INFINITY and per_proc > hard:
+    ceiling = fd_ceiling()  # each load process raises its own limit this far
+    if ceiling is not None and per_proc > ceiling:
         parser.error(
             f"--clients {args.clients} over {args.procs} process(es) needs {per_proc} file "
-            f"descriptors per process; the limit is {hard} (raise it, or add --procs)"
+            f"descriptors per process; the limit is {ceiling} (raise it, or add --procs)"
         )
     try:
         host = resolve(args.host, args.port, args.connect_timeout)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import resource
 import signal
 import time
 from collections.abc import Callable, Coroutine
 from multiprocessing.connection import Connection
 from typing import Any
+
+from coio.fds import raise_fd_limit
 
 from .client import EchoClient, NoBanner, describe, explain
 from .histogram import Histogram
@@ -48,13 +49,6 @@ def _runner() -> tuple[Callable[[Coroutine[Any, Any, Any]], Any], str]:
     except ImportError:
         return asyncio.run, "asyncio"
     return uvloop.run, "uvloop"
-
-
-def raise_fd_limit() -> None:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft != hard:
-        with contextlib.suppress(ValueError, OSError):
-            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 async def _work(

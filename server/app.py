@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import resource
 import signal
 import socket
 import sys
@@ -13,6 +12,7 @@ import gevent
 from gevent.event import Event
 
 from coio.address import format_address, listening_line
+from coio.fds import raise_fd_limit
 
 from .config import LISTEN_BACKLOG, Config
 from .errors import BindError
@@ -25,17 +25,6 @@ log = logging.getLogger("coio.server")
 
 # File descriptors kept for the listener, metrics, logs and stdio beyond one per client.
 FD_HEADROOM = 64
-
-
-def raise_fd_limit(connections: int) -> int:
-    """Raise the soft fd limit towards what ``connections`` need (capped by the hard limit)."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    want = connections + FD_HEADROOM
-    if soft != resource.RLIM_INFINITY and soft < want:
-        new = want if hard == resource.RLIM_INFINITY else min(want, hard)
-        resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))
-        soft = new
-    return soft
 
 
 class CoioServer:
@@ -64,13 +53,14 @@ class CoioServer:
 
         ``announce`` prints the listening line (a worker leaves that to its supervisor).
         """
-        fds = raise_fd_limit(self.config.max_connections)
-        if fds < self.config.max_connections + FD_HEADROOM:
+        needed = self.config.max_connections + FD_HEADROOM
+        fds = raise_fd_limit(needed)
+        if fds is not None and fds < needed:
             log.warning(
                 "fd limit %d leaves too few for --max-connections %d (needs %d)",
                 fds,
                 self.config.max_connections,
-                self.config.max_connections + FD_HEADROOM,
+                needed,
             )
         config = self.config
         try:

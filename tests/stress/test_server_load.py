@@ -10,13 +10,13 @@ import time
 
 import pytest
 
+from coio.fds import raise_fd_limit
 from coio.protocol import BANNER
 from tests.stress.probe import (
     echo_rtts,
     fd_count,
     ms,
     percentile,
-    raise_nofile,
     rss_kb,
     welcomed,
 )
@@ -81,7 +81,7 @@ async def _swarm(
 
 def test_five_thousand_simultaneous_clients(server: ServerProcess) -> None:
     """5,000 clients open at once, each echoing 3 lines: 0 connect failures, all echoes right."""
-    raise_nofile(5000 + 200)
+    raise_fd_limit(5000 + 200)
     base = rss_kb(server.pid)
     start = time.perf_counter()
     swarm = _swarm(server.address, 5000, 3, server.pid)
@@ -162,7 +162,7 @@ def test_idle_timeout_is_measured_from_last_data() -> None:
 
 def test_idle_clients_without_timeout_cost_only_memory(server: ServerProcess) -> None:
     """Without --idle-timeout, 2,000 idle clients stay open and do not slow an active client."""
-    raise_nofile(2000 + 200)
+    raise_fd_limit(2000 + 200)
     with welcomed(server.address) as active:
         quiet = percentile(echo_rtts(active, 500), 99)
         base = rss_kb(server.pid)

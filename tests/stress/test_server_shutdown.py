@@ -11,7 +11,8 @@ import time
 
 import pytest
 
-from tests.stress.probe import echo_rtts, raise_nofile, welcomed
+from coio.fds import raise_fd_limit
+from tests.stress.probe import echo_rtts, welcomed
 from tests.support import recv_until_eof, running_server
 
 pytestmark = pytest.mark.stress
@@ -22,7 +23,7 @@ GRACE = 1.0
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_signal_with_a_thousand_clients(sig: signal.Signals) -> None:
     """1,000 clients connected: exit 0 within the grace period, no traceback, port free at once."""
-    raise_nofile(1000 + 200)
+    raise_fd_limit(1000 + 200)
     with running_server("--grace", str(GRACE)) as server:
         clients = [welcomed(server.address) for _ in range(1000)]
         for sock in clients[::50]:
