@@ -1,4 +1,8 @@
-"""`coio-tui` command line: flags and environment -> Settings -> the app, with one-line errors."""
+"""`coio-tui` command line: flags and environment -> Command -> the app, with one-line errors.
+
+The command line is parsed once, here, by the one parser; with --serve the result is handed
+down to tui/web/cli.py, which serves browsers instead of running the app in this terminal.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ from coio.args import bounded_float, bounded_int, port_number
 from .net.bots import MAX_BOT_RATE, MAX_BOTS
 from .net.server_metrics import MetricsTarget, parse_metrics_url
 from .settings import DEFAULT_BOT_RATE, DEFAULT_HOST, DEFAULT_PORT, Settings
-from .web.options import add_serve_arguments
+from .web.options import ServeOptions, add_serve_arguments, tab_arguments
 from .widgets.transcript import DEFAULT_HISTORY
 
 PROG = "coio-tui"
@@ -30,14 +34,23 @@ def metrics_url(text: str) -> MetricsTarget:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Command:
-    """What the command line asks for: the settings, a --demo server, a metrics page to show."""
+    """What the command line asks for: the settings, a --demo server, a metrics page to show,
+    and with --serve, serving browsers instead of this terminal."""
 
     settings: Settings
     demo: bool
     server_metrics: MetricsTarget | None
+    serve: ServeOptions | None = None
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """coio-tui's one parser."""
+    return _parser()[0]
+
+
+def _parser() -> tuple[argparse.ArgumentParser, list[argparse.Action]]:
+    """The parser, and its options only the web server reads (--demo and the browser view's):
+    a browser tab's coio-tui never gets them."""
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Chat with a coio server: one tab per connection, live round trips, "
@@ -82,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PER_SECOND",
         help="lines per second each bot sends (default: %(default)g)",
     )
-    parser.add_argument(
+    demo = parser.add_argument(
         "--demo",
         action="store_true",
         help="start a local coio-server on 127.0.0.1 and a free port, connect to it, stop it "
@@ -96,13 +109,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="show the server's live connections and msgs/s in the room bar, read each second "
         "from its Prometheus page on this machine (the URL `coio-server --metrics-port` logs)",
     )
-    add_serve_arguments(parser)
+    server_only = [demo, *add_serve_arguments(parser)]
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
-    return parser
+    return parser, server_only
 
 
 def parse_command(argv: Sequence[str] | None = None) -> Command:
-    parser = build_parser()
+    """Parse and check ``argv`` (default: this process's arguments); exit 2 on a bad one."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser, server_only = _parser()
     args = parser.parse_args(argv)
     if args.demo and (args.host is not None or args.port is not None):
         parser.error("--demo starts its own server on 127.0.0.1; drop --host and --port")
@@ -128,20 +143,19 @@ def parse_command(argv: Sequence[str] | None = None) -> Command:
         bots=args.bots,
         bot_rate=args.bot_rate,
     )
-    return Command(settings, args.demo, args.server_metrics)
-
-
-def parse_settings(argv: Sequence[str] | None = None) -> tuple[Settings, bool]:
-    command = parse_command(argv)
-    return command.settings, command.demo
+    serve = None
+    if args.serve:
+        tab_argv = tuple(tab_arguments(argv, server_only))
+        serve = ServeOptions(args.serve_host, args.serve_port, args.serve_max_tabs, tab_argv)
+    return Command(settings, args.demo, args.server_metrics, serve)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from .web.cli import serve_if_asked
-
-    if (code := serve_if_asked(argv)) is not None:
-        return code
     command = parse_command(argv)
+    if command.serve is not None:
+        from .web.cli import serve
+
+        return serve(command.serve, command.settings, demo=command.demo, prog=PROG)
     settings, demo = command.settings, command.demo
     from .app import CoioApp
     from .demo import DemoServer, DemoServerError

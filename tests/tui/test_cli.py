@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 from coio.programs import program
-from coio.tui.cli import parse_settings
+from coio.tui.cli import parse_command
 from coio.tui.net.bots import MAX_BOT_RATE, MAX_BOTS
 from coio.tui.settings import DEFAULT_BOT_RATE
 
@@ -16,14 +16,17 @@ def test_flags_become_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every flag lands in the settings; COIO_HOST / COIO_PORT are the defaults."""
     monkeypatch.setenv("COIO_HOST", "::1")
     monkeypatch.setenv("COIO_PORT", "9000")
-    settings, demo = parse_settings(["--clients", "3", "--bots", "25", "--bot-rate", "2.5"])
+    command = parse_command(["--clients", "3", "--bots", "25", "--bot-rate", "2.5"])
+    settings = command.settings
     assert (settings.host, settings.port, settings.address) == ("::1", 9000, "[::1]:9000")
     assert (settings.clients, settings.bots, settings.bot_rate) == (3, 25, 2.5)
-    assert not demo
-    settings, demo = parse_settings(["--demo", "--history", "500"])
+    assert not command.demo
+    assert command.serve is None
+    command = parse_command(["--demo", "--history", "500"])
+    settings = command.settings
     assert (settings.port, settings.history, settings.bots) == (9000, 500, 0)
     assert settings.bot_rate == DEFAULT_BOT_RATE
-    assert demo
+    assert command.demo
 
 
 @pytest.mark.parametrize(
@@ -50,7 +53,7 @@ def test_bad_flags_exit_2_with_one_line(
 ) -> None:
     """A bad value stops before the UI starts, naming the problem on one line."""
     with pytest.raises(SystemExit) as exit_info:
-        parse_settings(argv)
+        parse_command(argv)
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert said in err
@@ -61,7 +64,7 @@ def test_bad_environment_port_is_one_line(monkeypatch: pytest.MonkeyPatch, capsy
     """A bad $COIO_PORT is reported as such."""
     monkeypatch.setenv("COIO_PORT", "99999")
     with pytest.raises(SystemExit):
-        parse_settings([])
+        parse_command([])
     assert "$COIO_PORT: port must be 1-65535, got 99999" in capsys.readouterr().err
 
 
@@ -86,7 +89,7 @@ def test_help_names_the_demo_address_and_the_exit_statuses(
 ) -> None:
     """--help says --demo picks its own address, and what each way out exits with."""
     with pytest.raises(SystemExit):
-        parse_settings(["--help"])
+        parse_command(["--help"])
     help_text = " ".join(capsys.readouterr().out.split())
     assert "not with --host or --port" in help_text
     assert "SIGTERM and SIGHUP quit cleanly with exit status 0" in help_text

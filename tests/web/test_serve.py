@@ -15,9 +15,9 @@ import aiohttp
 import pytest
 
 from coio.programs import program
-from coio.tui.cli import build_parser
+from coio.tui.cli import parse_command
 from coio.tui.web.cli import tab_command
-from coio.tui.web.options import is_loopback, tab_arguments
+from coio.tui.web.options import ServeOptions, is_loopback
 from coio.tui.web.serve import clamp_size
 from tests.support import ServerProcess, need_tool
 from tests.web.support import (
@@ -194,11 +194,13 @@ def test_bad_serve_port_is_a_usage_error(value: str, message: str) -> None:
 )
 def test_tabs_get_the_users_flags_but_never_serve(argv: list[str], kept: list[str]) -> None:
     """Every tab runs coio-tui with the user's chat flags, never --serve or --demo again."""
-    assert tab_arguments(argv) == kept
-    tail = tab_command(argv, "127.0.0.1", 9)[-4 - len(kept) :]
+    serve = parse_command(argv).serve
+    assert serve is not None
+    assert list(serve.tab_argv) == kept
+    tail = tab_command(serve.tab_argv, "127.0.0.1", 9)[-4 - len(kept) :]
     assert tail == [*kept, "--host", "127.0.0.1", "--port", "9"]
-    args = build_parser().parse_args(tail)
-    assert (args.serve, args.demo) == (False, False)
+    tab = parse_command(tail)
+    assert (tab.serve, tab.demo) == (None, False)
 
 
 @pytest.mark.parametrize(
@@ -246,3 +248,12 @@ def test_a_huge_size_from_the_page_starts_a_clamped_app(server: ServerProcess) -
         env = asyncio.run(scenario(web))
         web.stop()
     assert (env["COLUMNS"], env["ROWS"]) == ("400", "150")
+
+
+def test_serve_flags_are_parsed_once_into_the_serve_options() -> None:
+    """--serve and its options come out of coio-tui's one parse, beside the tabs' own flags."""
+    command = parse_command(
+        ["--serve", "--serve-host", "::1", "--serve-port=0", "--serve-max-tabs", "3", "--bots=2"]
+    )
+    assert command.serve == ServeOptions("::1", 0, 3, ("--bots=2",))
+    assert command.settings.bots == 2

@@ -20,7 +20,9 @@ METRICS_FLAG = re.compile(r"--server-metrics (http://127\.0\.0\.1:\d+/metrics)")
 def test_tabs_of_a_demo_are_told_where_the_servers_metrics_are() -> None:
     """The tab command ends with --server-metrics URL, which the tab's parser accepts."""
     url = "http://127.0.0.1:9100/metrics"
-    command = tab_command(["--serve", "--demo", "--name", "ann"], "127.0.0.1", 9, url)
+    serve = parse_command(["--serve", "--demo", "--name", "ann"]).serve
+    assert serve is not None
+    command = tab_command(serve.tab_argv, "127.0.0.1", 9, url)
     assert command[-8:] == [
         "--name",
         "ann",
@@ -34,7 +36,7 @@ def test_tabs_of_a_demo_are_told_where_the_servers_metrics_are() -> None:
     parsed = parse_command(command[-8:])
     assert parsed.server_metrics == MetricsTarget("127.0.0.1", 9100, "/metrics")
     assert not parsed.demo
-    assert "--server-metrics" not in tab_command(["--serve"], "127.0.0.1", 9)
+    assert "--server-metrics" not in tab_command((), "127.0.0.1", 9)
 
 
 async def read_until(ws: aiohttp.ClientWebSocketResponse, pattern: bytes, within: float) -> bytes:

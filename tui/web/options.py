@@ -1,10 +1,13 @@
-"""The browser view's command-line flags; light to import (no web server here)."""
+"""The browser view's command-line flags and what they parse to; light to import (no web
+server here). coio-tui's parser (tui/cli.py) adds them and hands the result down to web/cli.py.
+"""
 
 from __future__ import annotations
 
 import argparse
 import ipaddress
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from coio.args import bounded_int, port_or_zero
 
@@ -16,34 +19,46 @@ DEFAULT_MAX_TABS = 64
 MAX_TABS_LIMIT = 1000
 
 
-def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add --serve and its --serve-* options to coio-tui's parser."""
+@dataclass(frozen=True, slots=True)
+class ServeOptions:
+    """``--serve`` as parsed: where the web page is served, and what each tab runs."""
+
+    host: str
+    port: int
+    max_tabs: int
+    tab_argv: tuple[str, ...]  # the user's flags for every tab's coio-tui (see tab_arguments)
+
+
+def add_serve_arguments(parser: argparse.ArgumentParser) -> list[argparse.Action]:
+    """Add --serve and its --serve-* options to coio-tui's parser, in a "browser view" group;
+    return them (only the web server reads them: tabs never get them)."""
     group = parser.add_argument_group("browser view")
-    group.add_argument(
+    serve = group.add_argument(
         "--serve",
         action="store_true",
         help="serve coio-tui to web browsers instead: every browser tab is its own client",
     )
-    group.add_argument(
+    host = group.add_argument(
         "--serve-host",
         default=DEFAULT_SERVE_HOST,
         metavar="HOST",
         help="address the web page is served on (default: %(default)s, this machine only)",
     )
-    group.add_argument(
+    port = group.add_argument(
         "--serve-port",
         type=port_or_zero,
         default=DEFAULT_SERVE_PORT,
         metavar="PORT",
         help="web port (default: %(default)s; 0 picks a free one)",
     )
-    group.add_argument(
+    max_tabs = group.add_argument(
         "--serve-max-tabs",
         type=bounded_int(1, MAX_TABS_LIMIT),
         default=DEFAULT_MAX_TABS,
         metavar="N",
         help="browser tabs served at once; more are turned away (default: %(default)s)",
     )
+    return [serve, host, port, max_tabs]
 
 
 def is_loopback(host: str) -> bool:
@@ -56,16 +71,18 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def tab_arguments(argv: Sequence[str]) -> list[str]:
-    """``argv`` without the flags that only the web server reads (serve flags and --demo).
+def tab_arguments(argv: Sequence[str], server_only: Iterable[argparse.Action]) -> list[str]:
+    """``argv`` without the ``server_only`` options (the browser view's and --demo), each
+    spelled as the full parser accepts it (``--serve-p 9000``, ``--d``, ``--serve-port=0``).
 
-    The rest (--name, --clients, ...) is handed to every tab's coio-tui unchanged.
+    The rest (--name, --clients, ...) is handed to every tab's coio-tui unchanged. ``argv``
+    has passed the full parser already, so only its options are here.
     """
     own = argparse.ArgumentParser(add_help=False)
-    own.add_argument("--serve", action="store_true")
-    own.add_argument("--serve-host")
-    own.add_argument("--serve-port")
-    own.add_argument("--serve-max-tabs")
-    own.add_argument("--demo", action="store_true")
+    for action in server_only:
+        if action.nargs == 0:  # a switch (store_true)
+            own.add_argument(*action.option_strings, dest=action.dest, action="store_true")
+        else:
+            own.add_argument(*action.option_strings, dest=action.dest, nargs=action.nargs)
     _, rest = own.parse_known_args(list(argv))
     return rest
