@@ -37,7 +37,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-BIN = Path(sys.executable).parent
+from coio.address import parse_listening_line
+from coio.programs import program
+
 READ_BYTES = 65536  # the trio reader's receive size: one Echoes message per read
 OUTBOX_BLOCK = 1000  # the link's outbox bound: a paste larger than this is refused
 TIMEOUT = 900.0
@@ -356,29 +358,33 @@ def parent(args: argparse.Namespace) -> int:
     from pty_terminal import COLUMNS, ROWS, PtyProgram
 
     server = subprocess.Popen(
-        [str(BIN / "coio-server"), "--port", "0", "--log-level", "warning"],
+        [*program("coio-server"), "--port", "0", "--log-level", "warning"],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
     )  # fmt: skip
     assert server.stdout is not None
-    port = int(server.stdout.readline().rsplit(":", 1)[1])
+    address = parse_listening_line(server.stdout.readline())
+    if address is None:
+        server.kill()
+        raise SystemExit("tui_burst: coio-server did not start")
+    port = address[1]
     with tempfile.NamedTemporaryFile(suffix=".json") as result:
         argv = [
             sys.executable, __file__, "--child", "--port", str(port), "--out", result.name,
             "--burst", str(args.burst), "--flood", str(args.flood),
             "--probes", str(args.probes), "--interval", str(args.interval),
         ]  # fmt: skip
-        program = PtyProgram(argv)
+        app = PtyProgram(argv)
         try:
-            program.proc.wait(TIMEOUT)
+            app.proc.wait(TIMEOUT)
         finally:
-            program.stop()
+            app.stop()
             server.terminate()
             server.wait(10)
         text = Path(result.name).read_text()
     if not text:
         print("tui_burst: the app wrote no results", file=sys.stderr)
         return 1
-    report(json.loads(text), program.painted_bytes(), f"{COLUMNS}x{ROWS}")
+    report(json.loads(text), app.painted_bytes(), f"{COLUMNS}x{ROWS}")
     return 0
 
 

@@ -17,11 +17,12 @@ import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from pty_terminal import COLUMNS, ROWS, PtyProgram
 
-BIN = Path(sys.executable).parent
+from coio.address import parse_listening_line
+from coio.programs import program
+
 FIRST_FRAME = b"Quit"  # the footer: the bottom row of the first frame
 VERIFIED = b"verified"  # the connection pane: "welcome! ✓ verified"
 TIMEOUT = 60.0
@@ -29,14 +30,17 @@ TIMEOUT = 60.0
 
 def start_server() -> tuple[subprocess.Popen[str], int]:
     proc = subprocess.Popen(
-        [str(BIN / "coio-server"), "--port", "0", "--log-level", "warning"],
+        [*program("coio-server"), "--port", "0", "--log-level", "warning"],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
     )
     assert proc.stdout is not None
-    line = proc.stdout.readline()
-    return proc, int(line.rsplit(":", 1)[1])
+    address = parse_listening_line(proc.stdout.readline())
+    if address is None:
+        proc.kill()
+        raise SystemExit("tui_startup: coio-server did not start")
+    return proc, address[1]
 
 
 def time_command(argv: list[str]) -> float:
@@ -47,14 +51,14 @@ def time_command(argv: list[str]) -> float:
 
 def one_start(port: int) -> tuple[float, float, float, int]:
     """(first byte, first frame, banner verified) in seconds, and bytes of the first frame."""
-    program = PtyProgram([str(BIN / "coio-tui"), "--port", str(port)])
+    tui = PtyProgram([*program("coio-tui"), "--port", str(port)])
     try:
-        frame = program.first(FIRST_FRAME, TIMEOUT)
-        verified = program.first(VERIFIED, TIMEOUT)
-        first_byte = program.chunks[0][0] if program.chunks else float("nan")
-        size = sum(len(d) for at, d in program.chunks if frame is not None and at <= frame)
+        frame = tui.first(FIRST_FRAME, TIMEOUT)
+        verified = tui.first(VERIFIED, TIMEOUT)
+        first_byte = tui.chunks[0][0] if tui.chunks else float("nan")
+        size = sum(len(d) for at, d in tui.chunks if frame is not None and at <= frame)
     finally:
-        program.stop()
+        tui.stop()
     if frame is None or verified is None:
         raise SystemExit("tui_startup: coio-tui did not paint its first frame in time")
     return first_byte, frame, verified, size
@@ -71,7 +75,7 @@ def main() -> int:
     args = parser.parse_args()
     py = sys.executable
     bare = [time_command([py, "-c", "pass"]) for _ in range(args.repeats)]
-    imports = [time_command([py, "-c", "import tui.app"]) for _ in range(args.repeats)]
+    imports = [time_command([py, "-c", "import coio.tui.app"]) for _ in range(args.repeats)]
     server, port = start_server()
     try:
         runs = [one_start(port) for _ in range(args.repeats)]
@@ -80,7 +84,7 @@ def main() -> int:
         server.wait(10)
     print(f"coio-tui start-up on a {COLUMNS}x{ROWS} pty, median of {args.repeats} (min, max):")
     print(f"  python -c pass                       {fmt(bare)}")
-    print(f"  python -c 'import tui.app'           {fmt(imports)}")
+    print(f"  python -c 'import coio.tui.app'      {fmt(imports)}")
     print(f"  coio-tui: first byte written         {fmt([r[0] for r in runs])}")
     print(f"  coio-tui: first frame complete       {fmt([r[1] for r in runs])}")
     print(f"  coio-tui: banner verified on screen  {fmt([r[2] for r in runs])}")

@@ -25,7 +25,8 @@ from typing import Any
 
 from playwright.sync_api import sync_playwright
 
-TUI = Path(sys.executable).parent / "coio-tui"
+from coio.programs import program
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -148,7 +149,7 @@ def wait_all(pages: list[Any], needles: list[str], within: float) -> list[float]
 
 def measure(steps: list[int], budget: float) -> int:
     web = subprocess.Popen(
-        [str(TUI), "--serve", "--demo", "--serve-port", "0"],
+        [*program("coio-tui"), "--serve", "--demo", "--serve-port", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

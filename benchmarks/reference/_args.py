@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import resource
+
+from coio.address import listening_line
 
 BANNER = b"welcome!"
 RECV_BYTES = 65536
@@ -16,12 +17,6 @@ def parse_args(description: str) -> argparse.Namespace:
     return parser.parse_args()
 
 
-def raise_fd_limit() -> None:
-    """Allow as many sockets as the hard limit does (idle-memory runs open 10,000)."""
-    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-
-
 def announce(name: str, address: tuple[str, int]) -> None:
-    """Print the same first line as coio-server, so one regex finds every port."""
-    print(f"{name} listening on {address[0]}:{address[1]}", flush=True)
+    """Print the same first line as coio-server, so one parser finds every port."""
+    print(listening_line(address[0], address[1], name=name), flush=True)

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import asyncio
 
-from _args import BANNER, RECV_BYTES, announce, parse_args, raise_fd_limit
+from _args import BANNER, RECV_BYTES, announce, parse_args
+
+from coio.fds import raise_fd_limit
 
 
 async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

@@ -11,7 +11,9 @@ monkey.patch_all()
 import socket  # noqa: E402  (patched by now, as the tutorials do it)
 
 import gevent  # noqa: E402
-from _args import BANNER, RECV_BYTES, announce, parse_args, raise_fd_limit  # noqa: E402
+from _args import BANNER, RECV_BYTES, announce, parse_args  # noqa: E402
+
+from coio.fds import raise_fd_limit  # noqa: E402
 
 
 def handle(conn):

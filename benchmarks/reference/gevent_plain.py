@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import socket
 
-from _args import BANNER, RECV_BYTES, announce, parse_args, raise_fd_limit
+from _args import BANNER, RECV_BYTES, announce, parse_args
 from gevent.server import StreamServer
+
+from coio.fds import raise_fd_limit
 
 
 def handle(sock, address):

@@ -8,7 +8,9 @@ from __future__ import annotations
 import socket
 import socketserver
 
-from _args import BANNER, RECV_BYTES, announce, parse_args, raise_fd_limit
+from _args import BANNER, RECV_BYTES, announce, parse_args
+
+from coio.fds import raise_fd_limit
 
 
 class Echo(socketserver.BaseRequestHandler):

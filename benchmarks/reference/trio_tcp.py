@@ -8,7 +8,9 @@ from __future__ import annotations
 from functools import partial
 
 import trio
-from _args import BANNER, RECV_BYTES, announce, parse_args, raise_fd_limit
+from _args import BANNER, RECV_BYTES, announce, parse_args
+
+from coio.fds import raise_fd_limit
 
 
 async def handle(stream: trio.SocketStream) -> None:
