@@ -22,7 +22,9 @@ import subprocess
 import sys
 import time
 
-from contenders import BIN, REFERENCE, Contender, Running, pin
+from servers import Running, contenders, taskset
+
+from coio.programs import program
 
 BANNER_BYTES = 8
 
@@ -122,7 +124,7 @@ def run_epoll(port: int, clients: int, size: int, seconds: float) -> None:
 
 
 def measure(argv: list[str]) -> dict[str, float]:
-    out = subprocess.run([*pin(1), *argv], capture_output=True, text=True, check=True, timeout=120)
+    out = subprocess.run(taskset(1, argv), capture_output=True, text=True, check=True, timeout=120)
     return json.loads(out.stdout)
 
 
@@ -141,9 +143,7 @@ def main() -> int:
     if args.engine in ("uvloop", "asyncio"):
         run_asyncio(args.port, args.clients, args.size, args.seconds, args.engine == "uvloop")
         return 0
-    server = Running(
-        Contender("uvloop", (sys.executable, str(REFERENCE / "uvloop_protocol.py"))), 0
-    )
+    server = Running(contenders()["uvloop"], 0)
     common = ["--port", str(server.port), "--clients", str(args.clients), "--size", str(args.size)]
     me = [sys.executable, __file__, *common, "--seconds", str(args.seconds), "--engine"]
     engines = {
@@ -151,7 +151,7 @@ def main() -> int:
         "asyncio Protocol, default loop": [*me, "asyncio"],
         "raw epoll, non-blocking sockets": [*me, "epoll"],
         "coio-bench (uvloop, full checks)": [
-            str(BIN / "coio-bench"), *common, "--duration", str(args.seconds), "--warmup", "0.5",
+            *program("coio-bench"), *common, "--duration", str(args.seconds), "--warmup", "0.5",
             "--json",
         ],
     }  # fmt: skip

@@ -28,10 +28,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from contenders import BASELINE, BIN, COIO, Contender, Running, contenders, pin
-from idle_memory import per_connection
 from matrix_table import markdown
 from plot_matrix import plot
+from server_idle_memory import per_connection
+from servers import BASELINE, COIO, MATRIX, Contender, Running, can_pin, contenders, taskset
+
+from coio.programs import program
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SERVER_CPU, LOAD_CPU = 0, 1
@@ -49,7 +51,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--idle", type=int, default=2000, help="idle connections for memory (default 2000)"
     )
-    parser.add_argument("--only", default="", help="comma-separated name fragments to keep")
+    parser.add_argument(
+        "--only", default="", help="comma-separated name fragments (or server keys) to keep"
+    )
     parser.add_argument(
         "--server",
         action="append",
@@ -69,13 +73,14 @@ def parse_args() -> argparse.Namespace:
 
 
 def chosen(args: argparse.Namespace) -> list[Contender]:
-    pool = contenders()
+    known = contenders()
+    pool = [known[key] for key in MATRIX]
     for spec in args.server:
         name, _, command = spec.partition("=")
-        pool.append(Contender(name, tuple(shlex.split(command))))
+        pool.append(Contender(name, name, tuple(shlex.split(command))))
     if args.only:
         keep = [k.strip().lower() for k in args.only.split(",")]
-        pool = [c for c in pool if any(k in c.name.lower() for k in keep)]
+        pool = [c for c in pool if any(k in c.name.lower() or k == c.key for k in keep)]
     return pool
 
 
@@ -107,12 +112,11 @@ class CpuSampler:
 def bench(
     server: Running, size: int, clients: int, args: argparse.Namespace, pinned: bool
 ) -> dict[str, Any]:
-    command = [
-        *pin(LOAD_CPU if pinned else None),
-        str(BIN / "coio-bench"),
+    command = taskset(LOAD_CPU if pinned else None, [
+        *program("coio-bench"),
         "--port", str(server.port), "--clients", str(clients), "--size", str(size),
         "--duration", str(args.duration), "--warmup", str(args.warmup), "--json",
-    ]  # fmt: skip
+    ])  # fmt: skip
     sampler = CpuSampler(server)
     done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
     server_cpu = sampler.busy()
@@ -153,7 +157,7 @@ def log(text: str) -> None:
 def main() -> int:
     args = parse_args()
     pool = chosen(args)
-    pinned = not args.no_pin and bool(pin(0))
+    pinned = not args.no_pin and can_pin()
     configs = [(s, c) for s in args.sizes for c in args.clients]
     total = len(pool) * len(configs) * args.repeats
     per_run = args.duration + args.warmup + 1.5
@@ -184,7 +188,8 @@ def main() -> int:
         if server is None:
             continue
         try:
-            memory[contender.name] = per_connection(server.pid, server.port, args.idle)
+            idle = per_connection(server.rss_kb, server.host, server.port, args.idle)
+            memory[contender.name] = idle.per_connection
         except Exception as exc:  # a server that cannot hold them all: say so in the table
             log(f"{contender.name}: idle memory failed: {exc!r}")
         finally:

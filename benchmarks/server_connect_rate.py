@@ -17,7 +17,9 @@ import socket
 import sys
 import time
 
-from server_common import cpu_set, median, raise_nofile, start_server
+from servers import cpu_set, median, start_server
+
+from coio.fds import raise_fd_limit
 
 BANNER = b"welcome!"
 LINE = b"one echo\n"
@@ -133,7 +135,7 @@ def main() -> None:
     parser.add_argument("--server-cpu", default="0", help='taskset CPU list, "" for none')
     parser.add_argument("--load-cpu", default="1", help='taskset CPU list, "" for none')
     args = parser.parse_args()
-    raise_nofile()
+    raise_fd_limit()
     print(f"# {' '.join(sys.argv)}")
     print(
         "| server | in flight | cycles/s | failures | generator CPU (cores) | server CPU us/cycle |"

@@ -19,16 +19,19 @@ import json
 import subprocess
 import sys
 
-from server_common import BIN, median, pinned, raise_nofile, start_server
+from servers import median, start_server, taskset
+
+from coio.fds import raise_fd_limit
+from coio.programs import program
 
 
 def bench(
     port: int, clients: int, size: int, duration: float, procs: int, cpu: int, rate: float | None
 ) -> dict:
-    cmd = pinned(
+    cmd = taskset(
         cpu,
         [
-            str(BIN / "coio-bench"),
+            *program("coio-bench"),
             "--port",
             str(port),
             "--clients",
@@ -79,7 +82,7 @@ def main() -> None:
     parser.add_argument("--coio-args", default="", help="extra coio-server flags")
     parser.add_argument("--rate", type=float, default=None, help="open loop: echoes/s in all")
     args = parser.parse_args()
-    raise_nofile()
+    raise_fd_limit()
     servers = args.servers.split(",")
     print(f"# {' '.join(sys.argv)}")
     print("| server | size | clients | echoes/s | vs asyncio | p99 ms | server CPU us/echo |")

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 
-from server_common import cpu_set, pinned, start_server
+from servers import cpu_set, start_server, taskset
 
 
 def probe(address: tuple[str, int], seconds: float) -> list[float]:
@@ -55,12 +55,12 @@ def main() -> None:
     for name in args.servers.split(","):
         with start_server(name, cpu=args.server_cpu) as server:
             streamer = subprocess.Popen(
-                pinned(
+                taskset(
                     args.load_cpu,
                     [
                         sys.executable,
                         "-m",
-                        "bench.streamer",
+                        "coio.loadgen.streamer",
                         server.host,
                         str(server.port),
                         str(args.duration + 1),

@@ -1,79 +1,118 @@
-"""Memory per idle connection: server RSS delta over N idle, welcomed connections, / N.
+"""Memory per idle connection: a server's RSS growth over N connections that only got the
+banner, divided by N.
 
     .venv/bin/python benchmarks/server_idle_memory.py --connections 10000 --servers coio,asyncio
+    .venv/bin/python benchmarks/server_idle_memory.py --pid PID --port PORT  # a running server
 
-Prints figures; asserts nothing.
+Opens one connection first (so one-time allocations are not charged to the rest), reads the
+server's RSS (its workers' included) until it settles, opens N more, waits for each banner and
+for RSS to settle, reads it again. run_matrix.py measures its memory column with
+`per_connection`. Prints figures; asserts nothing.
 """
 
 from __future__ import annotations
 
 import argparse
-import selectors
-import socket
+import asyncio
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
-from server_common import raise_nofile, start_server
+from servers import rss_kb, start_server
 
-BANNER = b"welcome!"
+from coio.fds import raise_fd_limit
+from coio.protocol import BANNER
 
-
-def open_idle(address: tuple[str, int], count: int) -> list[socket.socket]:
-    """Open ``count`` connections and read each one's banner; keep them open and silent."""
-    socks = []
-    pending: dict[socket.socket, bytes] = {}
-    with selectors.DefaultSelector() as sel:
-        for i in range(count):
-            sock = socket.create_connection(address, timeout=30)
-            sock.setblocking(False)
-            socks.append(sock)
-            pending[sock] = b""
-            sel.register(sock, selectors.EVENT_READ)
-            if i % 200 == 199 or i == count - 1:  # read banners as we go: no backlog overflow
-                drain(sel, pending, 0 if i < count - 1 else 30)
-        if pending:
-            raise SystemExit(f"{len(pending)} connections got no banner")
-    return socks
+CONNECT_CONCURRENCY = 200  # connects in flight: well under every server's listen backlog
+SETTLE = 0.5  # seconds between RSS readings; it is settled when two agree within 1%
+SETTLE_TRIES = 10
 
 
-def drain(sel: selectors.BaseSelector, pending: dict[socket.socket, bytes], wait: float) -> None:
-    deadline = time.monotonic() + wait
-    while pending:
-        events = sel.select(max(0.0, deadline - time.monotonic()))
-        if not events:
-            return
-        for key, _ in events:
-            sock = key.fileobj
-            assert isinstance(sock, socket.socket)
-            pending[sock] += sock.recv(64)
-            if pending[sock] == BANNER:
-                del pending[sock]
-                sel.unregister(sock)
+@dataclass(frozen=True)
+class IdleMemory:
+    before_kb: int  # RSS with one connection open
+    after_kb: int  # RSS with ``connections`` more open and idle
+    connections: int
+
+    @property
+    def per_connection(self) -> float:
+        """RSS bytes the server grew by per idle connection."""
+        return (self.after_kb - self.before_kb) * 1024 / self.connections
+
+
+def _settled(read: Callable[[], int]) -> int:
+    last = read()
+    for _ in range(SETTLE_TRIES):
+        time.sleep(SETTLE)
+        now = read()
+        if abs(now - last) <= 0.01 * last:
+            return now
+        last = now
+    return last
+
+
+async def _open(host: str, port: int, count: int) -> list[asyncio.StreamWriter]:
+    gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
+
+    async def one() -> asyncio.StreamWriter:
+        async with gate:
+            reader, writer = await asyncio.open_connection(host, port)
+            await asyncio.wait_for(reader.readexactly(len(BANNER)), 30)
+            return writer
+
+    return list(await asyncio.gather(*(one() for _ in range(count))))
+
+
+def per_connection(read_rss_kb: Callable[[], int], host: str, port: int, count: int) -> IdleMemory:
+    """Open ``count`` idle connections to host:port and read the server's RSS around them."""
+    raise_fd_limit()
+
+    async def main() -> IdleMemory:
+        first = await _open(host, port, 1)
+        before = await asyncio.to_thread(_settled, read_rss_kb)
+        writers = await _open(host, port, count)
+        after = await asyncio.to_thread(_settled, read_rss_kb)
+        for writer in [*first, *writers]:
+            writer.close()
+        await asyncio.sleep(0.2)
+        return IdleMemory(before, after, count)
+
+    return asyncio.run(main())
+
+
+def row(name: str, idle: IdleMemory) -> str:
+    return (
+        f"| {name} | {idle.connections} | {idle.before_kb} | {idle.after_kb}"
+        f" | {idle.per_connection:,.0f} |"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--servers", default="coio,asyncio")
+    parser.add_argument("--servers", default="coio,asyncio", help="(default: %(default)s)")
     parser.add_argument("--connections", type=int, default=10_000)
     parser.add_argument("--server-cpu", default="0", help='taskset CPU list, "" for none')
     parser.add_argument("--coio-args", default="", help="extra coio-server flags")
+    parser.add_argument("--pid", type=int, help="measure this running server instead")
+    parser.add_argument("--port", type=int, help="the running server's port (with --pid)")
+    parser.add_argument("--host", default="127.0.0.1", help="its address (with --pid)")
     args = parser.parse_args()
-    raise_nofile()
+    if (args.pid is None) != (args.port is None):
+        parser.error("--pid and --port go together")
     print(f"# {' '.join(sys.argv)}")
     print("| server | idle connections | RSS before kB | RSS after kB | bytes per connection |")
     print("|---|---|---|---|---|")
+    if args.pid is not None:
+        pid = args.pid
+        idle = per_connection(lambda: rss_kb(pid), args.host, args.port, args.connections)
+        print(row(f"pid {args.pid}", idle), flush=True)
+        return
     for name in args.servers.split(","):
         extra = args.coio_args.split() if name.startswith("coio") else []
         with start_server(name, *extra, cpu=args.server_cpu) as server:
-            time.sleep(0.5)
-            before = server.rss_kb()
-            socks = open_idle((server.host, server.port), args.connections)
-            time.sleep(1.0)
-            after = server.rss_kb()
-            for sock in socks:
-                sock.close()
-        per = (after - before) * 1024 / args.connections
-        print(f"| {name} | {args.connections} | {before} | {after} | {per:,.0f} |", flush=True)
+            idle = per_connection(server.rss_kb, server.host, server.port, args.connections)
+        print(row(name, idle), flush=True)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from string import Template
 
-from server_common import BIN, COIO, LISTEN_LINE
+from servers import start_server
+
+from coio.programs import program
 
 CONF = Path(__file__).resolve().parent / "nginx" / "coio-stream.conf"
 
@@ -32,21 +34,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-@contextlib.contextmanager
-def backend() -> Iterator[tuple[int, subprocess.Popen[str]]]:
-    cmd = [*COIO, "--log-level", "info", "--port", "0"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    match = LISTEN_LINE.search(proc.stdout.readline())
-    try:
-        if match is None:
-            raise SystemExit("coio-server did not start")
-        yield int(match.group(2)), proc
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 @contextlib.contextmanager
@@ -99,7 +86,7 @@ def check(port: int, clients: int) -> None:
 
 
 def bench(port: int, args: argparse.Namespace) -> dict:
-    cmd = [str(BIN / "coio-bench"), "--port", str(port), "--clients", str(args.clients)]
+    cmd = [*program("coio-bench"), "--port", str(port), "--clients", str(args.clients)]
     cmd += ["--size", str(args.size), "--duration", str(args.duration), "--procs", "2", "--json"]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=args.duration + 60)
     return json.loads(out.stdout)
@@ -116,14 +103,18 @@ def main() -> None:
         raise SystemExit("nginx is not installed (Debian: nginx-light libnginx-mod-stream)")
     print(f"# {' '.join(sys.argv)}")
     with contextlib.ExitStack() as stack:
-        backends = [stack.enter_context(backend()) for _ in range(args.backends)]
-        port = stack.enter_context(nginx([p for p, _ in backends]))
+        # A log line per connection: how nginx spread them is counted from the logs.
+        backends = [
+            stack.enter_context(start_server("coio", "--log-level", "info", cpu=None))
+            for _ in range(args.backends)
+        ]
+        port = stack.enter_context(nginx([b.port for b in backends]))
         check(port, 20)
         via = bench(port, args)
-        direct = bench(backends[0][0], args)
-        for _, proc in backends:
-            proc.terminate()
-        logs = [proc.communicate(timeout=10)[1] for _, proc in backends]
+        direct = bench(backends[0].port, args)
+        for server in backends:
+            server.stop()
+        logs = [server.log() for server in backends]
     spread = [len(re.findall(r"connect id=", log)) for log in logs]
     print(f"connections per backend (the first also took the direct run): {spread}")
     print("| path | clients | size | echoes/s | p99 ms | errors |")

@@ -26,12 +26,15 @@ import subprocess
 import sys
 import time
 
-from server_common import BIN, children, cpu_seconds, median, raise_nofile, start_server
+from servers import children, cpu_seconds, median, start_server
+
+from coio.fds import raise_fd_limit
+from coio.programs import program
 
 
 def load(port: int, clients: int, size: int, duration: float, cpus: set[int]) -> dict:
     cmd = [
-        str(BIN / "coio-bench"),
+        *program("coio-bench"),
         *("--port", str(port), "--clients", str(clients), "--size", str(size)),
         *("--duration", str(duration), "--warmup", "1", "--procs", "2", "--json"),
     ]
@@ -88,7 +91,7 @@ def main() -> None:
     args = parser.parse_args()
     if len(os.sched_getaffinity(0)) < 2:
         raise SystemExit("needs two CPUs")
-    raise_nofile()
+    raise_fd_limit()
     print(f"# {' '.join(sys.argv)}")
     print(
         "| workers | echoes/s measured | p99 ms | busiest worker's share | busiest worker CPU"
