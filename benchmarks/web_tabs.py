@@ -25,6 +25,7 @@ from typing import Any
 
 from playwright.sync_api import sync_playwright
 
+from coio.address import parse_serving_line
 from coio.programs import program
 
 CHROMIUM = "/usr/bin/chromium"
@@ -157,12 +158,11 @@ def measure(steps: list[int], budget: float) -> int:
     )
     assert web.stdout is not None
     line = web.stdout.readline()
-    match = re.search(r"serving (http://\S+)", line)
-    if match is None:
+    url = parse_serving_line(line)
+    if url is None:
         print(f"coio-tui --serve did not start: {line.strip()}", file=sys.stderr)
         web.kill()
         return 1
-    url = match.group(1)
     print(f"# {os.cpu_count()} cores; coio-tui --serve --demo on {url}; chromium headless")
     print(
         "tabs  connect_s  echo_all_s  echo_med_s  app_rss_MiB/tab  app_pss_MiB/tab  "

@@ -11,7 +11,7 @@ import time
 import gevent
 from gevent.event import Event
 
-from coio.address import format_address, listening_line
+from coio.address import format_address, listening_line, metrics_line
 from coio.fds import raise_fd_limit
 
 from .config import LISTEN_BACKLOG, Config
@@ -67,7 +67,7 @@ class CoioServer:
             self.server.start()
         except OSError as exc:
             raise BindError(config.host, config.port, exc) from exc
-        metrics_line = None
+        metrics_said = None
         if config.metrics_port is not None:
             try:
                 metrics = start_metrics(self.stats, config.metrics_host, config.metrics_port)
@@ -75,14 +75,14 @@ class CoioServer:
                 self.server.close()
                 raise BindError(config.metrics_host, config.metrics_port, exc) from exc
             mhost, mport = metrics.socket.getsockname()[:2]
-            metrics_line = f"metrics on http://{format_address(mhost, mport)}/metrics"
+            metrics_said = metrics_line(mhost, mport)
         host, port = self.server.socket.getsockname()[:2]
         if announce:
             print(listening_line(host, port), flush=True)
         else:
             log.info("serving on %s", format_address(host, port))
-        if metrics_line:
-            log.info("%s", metrics_line)
+        if metrics_said:
+            log.info("%s", metrics_said)
 
     def serve(self) -> None:
         """Run until a signal stops the server."""

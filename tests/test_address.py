@@ -5,7 +5,16 @@ from __future__ import annotations
 import pytest
 
 from coio import __version__
-from coio.address import format_address, listening_line, parse_listening_line
+from coio.address import (
+    format_address,
+    http_url,
+    listening_line,
+    metrics_line,
+    parse_listening_line,
+    parse_metrics_line,
+    parse_serving_line,
+    serving_line,
+)
 
 
 @pytest.mark.parametrize(
@@ -39,3 +48,13 @@ def test_a_listening_line_reads_back_as_its_address(
 def test_other_servers_lines_and_non_lines(line: str, address: tuple[str, int] | None) -> None:
     """The reference servers' lines read the same way; anything else is None, never an error."""
     assert parse_listening_line(line) == address
+
+
+def test_metrics_and_serving_lines_read_back_as_their_urls() -> None:
+    """The metrics log line and the web view's first line give back the URL they name."""
+    log = f"2026-11-25 INFO {metrics_line('::1', 9100)}\n2026-11-25 INFO stats ...\n"
+    assert parse_metrics_line(log) == "http://[::1]:9100/metrics"
+    served = f"coio-tui: {serving_line(http_url('127.0.0.1', 8000))} (each browser tab ...)\n"
+    assert parse_serving_line(served) == "http://127.0.0.1:8000/"
+    assert parse_metrics_line(served) is None
+    assert parse_serving_line(log) is None

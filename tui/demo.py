@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import re
 import subprocess
 import threading
 from typing import IO
 
-from coio.address import parse_listening_line
+from coio.address import parse_listening_line, parse_metrics_line
 from coio.programs import program, with_parent_death_signal
 
-METRICS_LINE = re.compile(r"metrics on (http://\S+)")
 # Log lines read at start for the metrics address: it follows the listening line at once,
 # after at most a warning or two.
 MAX_START_LOG_LINES = 20
@@ -72,8 +70,8 @@ class DemoServer:
 
     def _read_metrics_url(self, log: IO[str]) -> str:
         for _ in range(MAX_START_LOG_LINES):
-            if match := METRICS_LINE.search(log.readline()):
-                return match.group(1)
+            if url := parse_metrics_line(log.readline()):
+                return url
         self.stop()
         raise DemoServerError("the local coio-server did not say where its metrics are")
 

@@ -8,20 +8,20 @@ import struct
 import time
 import urllib.request
 
+from coio.address import parse_metrics_line
 from coio.protocol import BANNER
 from tests.support import ServerProcess, recv_exactly, running_server
 
-METRICS_LINE = re.compile(r"metrics on http://(\S+)/metrics")
 SAMPLE = re.compile(r"^(\w+)(\{[^}]*\})? (\S+)$", re.MULTILINE)
 
 
 def scrape(server: ServerProcess) -> dict[str, float]:
     """Fetch /metrics and return every sample as {name{labels}: value}."""
     deadline = time.monotonic() + 5
-    while (match := METRICS_LINE.search(server.log())) is None:
+    while (url := parse_metrics_line(server.log())) is None:
         assert time.monotonic() < deadline, server.log()
         time.sleep(0.02)
-    with urllib.request.urlopen(f"http://{match.group(1)}/metrics", timeout=5) as response:
+    with urllib.request.urlopen(url, timeout=5) as response:
         text = response.read().decode()
     return {name + (labels or ""): float(value) for name, labels, value in SAMPLE.findall(text)}
 

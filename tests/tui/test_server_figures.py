@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 import trio
 
+from coio.address import parse_metrics_line
 from coio.tui.app import CoioApp
 from coio.tui.cli import parse_command
 from coio.tui.demo import DemoServer
@@ -36,7 +37,6 @@ coio_connections_total 12.0
 coio_lines_total 400.0
 coio_errors_total{kind="reset"} 2.0
 """
-METRICS_LINE = re.compile(r"metrics on (http://\S+)")
 
 
 def page(live: bytes = b"3.0", total: bytes = b"12.0", lines: bytes = b"400.0") -> bytes:
@@ -277,10 +277,10 @@ def test_a_demo_server_with_metrics_names_a_page_that_scrapes() -> None:
 def metrics_target(server: ServerProcess) -> MetricsTarget:
     """The metrics page a `coio-server --metrics-port 0` logged."""
     deadline = time.monotonic() + 10
-    while (match := METRICS_LINE.search(server.log())) is None:
+    while (url := parse_metrics_line(server.log())) is None:
         assert time.monotonic() < deadline, server.log()
         time.sleep(0.05)
-    return parse_metrics_url(match.group(1))
+    return parse_metrics_url(url)
 
 
 @pytest.mark.timeout(30)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import signal
 import subprocess
 import time
@@ -12,9 +11,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from coio.address import parse_serving_line
 from coio.programs import program
-
-URL_LINE = re.compile(r"serving (http://\S+)")
 
 
 @dataclass(frozen=True)
@@ -118,12 +116,12 @@ def running_web(*args: str) -> Iterator[WebServer]:
     )
     assert proc.stdout is not None
     first = proc.stdout.readline()  # pytest-timeout bounds a server that never says it
-    match = URL_LINE.search(first)
-    if match is None:
+    url = parse_serving_line(first)
+    if url is None:
         proc.kill()
         rest = proc.communicate(timeout=5)[0]
         raise AssertionError(f"coio-tui --serve did not start: {first!r} {rest}")
-    server = WebServer(proc, match.group(1))
+    server = WebServer(proc, url)
     try:
         yield server
     finally:

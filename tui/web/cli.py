@@ -10,7 +10,7 @@ import socket
 import sys
 from collections.abc import Sequence
 
-from coio.address import format_address
+from coio.address import format_address, http_url, serving_line
 from coio.programs import program
 
 from ..settings import Settings
@@ -33,7 +33,7 @@ def url_for(host: str, port: int) -> str:
     """The address to open: the bound one, or this machine's name for a wildcard bind."""
     if host in ("0.0.0.0", "::"):
         host = socket.gethostname()
-    return f"http://{format_address(host, port)}/"
+    return http_url(host, port)
 
 
 def serve(options: ServeOptions, settings: Settings, *, demo: bool, prog: str) -> int:
@@ -77,7 +77,7 @@ def serve(options: ServeOptions, settings: Settings, *, demo: bool, prog: str) -
             max_tabs=options.max_tabs,
         )
         print(
-            f"{prog}: serving {url_for(host, port)} (each browser tab is a client of "
+            f"{prog}: {serving_line(url_for(host, port))} (each browser tab is a client of "
             f"{format_address(target_host, target_port)}; Ctrl+C stops)",
             flush=True,
         )
