@@ -14,21 +14,22 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import IO
+from typing import IO, TypeVar
 
 import aiohttp
 
+from coio.address import parse_listening_line, parse_serving_line
+
 BIN = Path(sys.executable).parent
-LISTENING = re.compile(r"listening on (\S+):(\d+)")
-SERVING = re.compile(r"serving (http://\S+/)")
+T = TypeVar("T")
 
 
 def fail(message: str) -> None:
@@ -36,15 +37,16 @@ def fail(message: str) -> None:
     sys.exit(1)
 
 
-def first_line(proc: subprocess.Popen[str], pattern: re.Pattern[str]) -> re.Match[str]:
+def first_line(proc: subprocess.Popen[str], parse: Callable[[str], T | None]) -> T:
+    """What ``parse`` (one of the installed coio.address parsers) reads in the first line."""
     assert proc.stdout is not None
     line = proc.stdout.readline()
-    match = pattern.search(line)
-    if match is None:
+    found = parse(line)
+    if found is None:
         proc.kill()
         fail(f"{proc.args[0]} printed {line!r}, then {proc.communicate(timeout=10)[0]!r}")
-    assert match is not None
-    return match
+    assert found is not None
+    return found
 
 
 def stop(proc: subprocess.Popen[str], name: str) -> None:
@@ -108,7 +110,7 @@ def check_server_and_bench(log: IO[str]) -> None:
         [str(BIN / "coio-server"), "--port", "0"], stdout=subprocess.PIPE, stderr=log, text=True
     )
     try:
-        port = int(first_line(server, LISTENING).group(2))
+        port = first_line(server, parse_listening_line)[1]
         check_server(port)
         bench = subprocess.run(
             [str(BIN / "coio-bench"), "--port", str(port), "--clients", "10", "--duration", "2"],
@@ -141,7 +143,7 @@ def main() -> None:
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:
-        asyncio.run(check_tab(first_line(web, SERVING).group(1)))
+        asyncio.run(check_tab(first_line(web, parse_serving_line)))
     finally:
         stop(web, "coio-tui --serve")
     print("wheel smoke test passed")
