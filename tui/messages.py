@@ -37,6 +37,17 @@ class NetMessage(Message):
         self.conn_id = conn_id
 
 
+class PartFailed(Message):
+    """A part of the network side (``conn_id``'s connection, or ``part``: the bots, a watcher)
+    failed with an unexpected error; it restarts on its own, the others go on."""
+
+    def __init__(self, part: str, error: str, conn_id: int | None = None) -> None:
+        super().__init__()
+        self.part = part
+        self.error = error
+        self.conn_id = conn_id
+
+
 class StateChanged(NetMessage):
     """The link changed state; ``detail`` says why, ``retry_in`` when a retry is due."""
 
@@ -88,7 +99,8 @@ class LinesSent(NetMessage):
 
 
 class LinesRequeued(NetMessage):
-    """A write failed: the last ``count`` lines reported sent go back to the queue."""
+    """A write failed before any byte of the last ``count`` lines reported sent left:
+    they go back to the front of the queue."""
 
     def __init__(self, conn_id: int, count: int) -> None:
         super().__init__(conn_id)
@@ -108,11 +120,14 @@ class Echoes(NetMessage):
 
 
 class LinesUnanswered(NetMessage):
-    """The connection dropped before these written lines were echoed."""
+    """The connection dropped before these written lines were echoed: unconfirmed.
 
-    def __init__(self, conn_id: int, seqs: list[int]) -> None:
+    The server may have seen them, so they are never sent again unless the user asks.
+    """
+
+    def __init__(self, conn_id: int, lines: list[tuple[int, str]]) -> None:
         super().__init__(conn_id)
-        self.seqs = seqs
+        self.lines = lines
 
 
 class ProtocolBroken(NetMessage):

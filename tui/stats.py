@@ -20,6 +20,7 @@ class LinkStats:
     received_bytes: int = 0  # everything read, banner and unsolicited lines included
     mismatches: int = 0  # round trips whose echo is not the uppercase of the line sent
     unsolicited: int = 0  # lines the peer sent that answer nothing we sent (no round trip)
+    unconfirmed_lines: int = 0  # written, then the link dropped before their echo
     rtts: deque[float] = field(default_factory=lambda: deque(maxlen=RTT_WINDOW))
 
     def add_rtt(self, seconds: float) -> None:

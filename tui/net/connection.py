@@ -12,6 +12,7 @@ from textual.message import Message
 
 from coio.protocol import (
     ClientConnection,
+    ClientState,
     Closed,
     Echoed,
     RemoteProtocolError,
@@ -28,6 +29,7 @@ from ..messages import (
     LinesSent,
     LinesUnanswered,
     LinkState,
+    PartFailed,
     ProtocolBroken,
     StateChanged,
     WireChunk,
@@ -109,6 +111,11 @@ class ConnectionWorker:
             self._session_scope.cancel()
         self._wake.set()
 
+    def failed(self, error: BaseException) -> None:
+        """``run`` ended with an unexpected error: tell the tab (it is restarted)."""
+        self._session_scope = None
+        self._post(PartFailed("connection", f"{error!r}", self.conn_id))
+
     # -- the connection loop -----------------------------------------------------------
 
     async def run(self) -> None:
@@ -170,8 +177,8 @@ class ConnectionWorker:
             self._post(ProtocolBroken(self.conn_id, reason))
         finally:
             self._session_scope = None
-            if inflight:
-                self._post(LinesUnanswered(self.conn_id, [f.seq for f in inflight]))
+            if inflight:  # written, never echoed: the server may have seen them
+                self._post(LinesUnanswered(self.conn_id, [(f.seq, f.text) for f in inflight]))
         if reason is None and not self._want_connected:
             return "disconnected"
         return reason
@@ -259,19 +266,52 @@ class ConnectionWorker:
                     batch.append(self._outbox.receive_nowait())
                 except trio.WouldBlock:
                     break
-            data = b"".join(conn.send_line(item.text) for item in batch)
-            # Recorded and reported before the write: the echo may arrive before send_all
+            if conn.state is not ClientState.OPEN:
+                # The reader saw the stream end while this batch was taken: nothing of it was
+                # written, so it goes first next time; the session is being cancelled.
+                self._retry.extendleft(reversed(batch))
+                await trio.sleep_forever()
+            chunks = [conn.send_line(item.text) for item in batch]
+            data = b"".join(chunks)
+            # Recorded and reported before the write: the echo may arrive before the write
             # returns, and the transcript must show the line before its answer.
             sent_at = time.perf_counter()
             inflight.extend(InFlight(item.seq, item.text, sent_at) for item in batch)
             wall = time.time()
             self._post(WireChunk(self.conn_id, True, data[:WIRE_PREVIEW_BYTES], len(data), wall))
             self._post(LinesSent(self.conn_id, [(i.seq, i.text) for i in batch], wall))
+            written = 0
             try:
-                await stream.send_all(data)
+                view = memoryview(data)
+                while written < len(data):
+                    # The socket's own send says how much the kernel took: a line any byte of
+                    # which left may have reached the server, so it is never written again.
+                    written += await stream.socket.send(view[written:])
             except BaseException:
-                for _ in batch:
-                    inflight.pop()
-                self._retry.extendleft(reversed(batch))  # never written: they go first next time
-                self._post(LinesRequeued(self.conn_id, len(batch)))
+                self._take_back_unwritten(batch, chunks, written, inflight)
                 raise
+
+    def _take_back_unwritten(
+        self,
+        batch: list[Outgoing],
+        chunks: list[bytes],
+        written: int,
+        inflight: deque[InFlight],
+    ) -> None:
+        """A write failed after ``written`` bytes: the lines none of whose bytes left go back
+        to the front of the queue; the others stay in flight (unconfirmed if no echo comes)."""
+        start, first_unwritten = 0, len(batch)
+        for index, chunk in enumerate(chunks):
+            if start >= written:
+                first_unwritten = index
+                break
+            start += len(chunk)
+        unwritten = batch[first_unwritten:]
+        if not unwritten:
+            return
+        seqs = {item.seq for item in unwritten}
+        # They are the newest in flight; none can have been echoed, as none was written.
+        while inflight and inflight[-1].seq in seqs:
+            inflight.pop()
+        self._retry.extendleft(reversed(unwritten))  # they go first next time
+        self._post(LinesRequeued(self.conn_id, len(unwritten)))

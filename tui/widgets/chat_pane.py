@@ -17,6 +17,7 @@ from ..messages import (
     LinesSent,
     LinesUnanswered,
     LinkState,
+    PartFailed,
     ProtocolBroken,
     StateChanged,
     WireChunk,
@@ -227,13 +228,25 @@ class ChatPane(Widget):
             )
         self.link_pane.mark_dirty()
 
+    @on(PartFailed)
+    def part_failed(self, message: PartFailed) -> None:
+        """This tab's connection failed with a bug: shown here; it restarts, other tabs go on."""
+        message.stop()
+        self.transcript.add_note(
+            f"⚠ internal error: {message.error}; this connection restarts", "bold red"
+        )
+        self.notify(
+            f"{self.chat_name}: {message.error}; restarting its connection",
+            title="internal error",
+            severity="error",
+            markup=False,
+        )
+
     @on(LinesUnanswered)
     def lines_unanswered(self, message: LinesUnanswered) -> None:
         message.stop()
-        count = len(message.seqs)
-        self.transcript.add_note(
-            f"{plural(count, 'sent line')} got no echo before the link dropped"
-        )
+        self.stats.unconfirmed_lines += len(message.lines)
+        self.transcript.add_unconfirmed(message.lines)
 
     @on(ProtocolBroken)
     def protocol_broken(self, message: ProtocolBroken) -> None:

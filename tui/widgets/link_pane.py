@@ -122,6 +122,8 @@ class LinkPane(Vertical):
             out.append(f"\nmismatch {s.mismatches}", style="bold red")
         if s.unsolicited:
             out.append(f"\nunsolicited {plural(s.unsolicited, 'line')}", style="bold red")
+        if s.unconfirmed_lines:
+            out.append(f"\nunconfirmed {plural(s.unconfirmed_lines, 'line')}", style="magenta")
         if self.queued:
             out.append(f"\nqueued   {plural(self.queued, 'line')}", style="yellow")
         out.append("\nrtt      ", style="dim").append(format_ms(s.last_rtt))

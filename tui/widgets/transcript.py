@@ -64,5 +64,19 @@ class Transcript(SelectableLog):
         if out:
             self.add(out)
 
+    def add_unconfirmed(self, lines: Iterable[tuple[int, str]]) -> None:
+        """Lines written before the link dropped and never echoed: the server may have seen
+        them, so they are not sent again (the user can send them anew)."""
+        stamp = self._stamp(None)
+        out = Text()
+        for _, line in lines:
+            if out:
+                out.append("\n")
+            out.append(f"{stamp} ", style="dim").append("? ", style="bold magenta")
+            out.append(visible(line), style="magenta")
+            out.append("  (unconfirmed: the link dropped before its echo; not resent)", style="dim")
+        if out:
+            self.add(out)
+
     def add_note(self, text: str, style: str = "italic dim") -> None:
         self.add(Text(f"{self._stamp(None)} ", style="dim").append(visible(text), style=style))
