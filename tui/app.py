@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections.abc import Iterable
+from functools import partial
 
 from rich.text import Text
 from textual.app import App, ComposeResult, SystemCommand
@@ -16,7 +17,7 @@ from textual.widgets import Footer, Header, TabbedContent, TabPane
 from coio import __version__
 
 from .demo import STATS_INTERVAL
-from .messages import BotsReport, ServerReport
+from .messages import BotsReport, PartFailed, ServerReport
 from .net.bots import BotSwarm
 from .net.guest import TrioGuest
 from .net.link import Link
@@ -85,12 +86,23 @@ class CoioApp(App[int]):
         s = self.settings
         if self.connect and s.bots:
             swarm = BotSwarm(s.bots, s.bot_rate, s.host, s.port, self.post_message)
-            self.guest.spawn(swarm.run)
+            self.guest.spawn(swarm.run, on_error=partial(self._part_failed, "bots"))
         if self.connect and self.server_log is not None:
             stale = 2.5 * STATS_INTERVAL  # no stats line for this long: nothing moves
-            self.guest.spawn(watch_server_log, self.server_log, self.post_message, stale)
+            self.guest.spawn(
+                watch_server_log,
+                self.server_log,
+                self.post_message,
+                stale,
+                on_error=partial(self._part_failed, "server log watcher"),
+            )
         if self.connect and self.server_metrics is not None:
-            self.guest.spawn(watch_server_metrics, self.server_metrics, self.post_message)
+            self.guest.spawn(
+                watch_server_metrics,
+                self.server_metrics,
+                self.post_message,
+                on_error=partial(self._part_failed, "server metrics watcher"),
+            )
 
     async def on_unmount(self) -> None:
         loop = asyncio.get_running_loop()
@@ -188,6 +200,18 @@ class CoioApp(App[int]):
     def on_server_report(self, report: ServerReport) -> None:
         for bar in self.query(RoomBar):
             bar.show_server(report)
+
+    def _part_failed(self, part: str, error: BaseException) -> None:
+        self.post_message(PartFailed(part, f"{error!r}"))
+
+    def on_part_failed(self, message: PartFailed) -> None:
+        """A part of the network side failed with a bug; it restarts, everything else goes on."""
+        self.notify(
+            f"{message.part} failed: {message.error}; restarting it",
+            title="internal error",
+            severity="error",
+            markup=False,
+        )
 
     def _network_crashed(self, error: BaseException) -> None:
         while isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:

@@ -171,7 +171,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         log_fd = None if server is None else server.log_fd
         app = CoioApp(settings, server_log=log_fd, server_metrics=command.server_metrics)
-        return app.run() or 0
+        app.run()
+        # The exit status is the app's return code (1 if its network side failed), not the
+        # value run() returns.
+        return app.return_code or 0
     finally:
         if server is not None:
             server.stop()

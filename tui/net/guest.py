@@ -9,6 +9,19 @@ from typing import Any
 import outcome
 import trio
 
+# A part of the network side that failed with a bug restarts after this long: soon, yet never
+# a busy loop if it fails again at once.
+RESTART_DELAY = 1.0
+
+OnError = Callable[[BaseException], None]
+
+
+def first_error(error: BaseException) -> BaseException:
+    """The first leaf of trio's exception groups: the error a person should see."""
+    while isinstance(error, BaseExceptionGroup) and error.exceptions:
+        error = error.exceptions[0]
+    return error
+
 
 class TrioGuest:
     """Owns the app's single trio guest run.
@@ -51,9 +64,19 @@ class TrioGuest:
         )
         await self._ready.wait()
 
-    def spawn(self, fn: Callable[..., Awaitable[Any]], *args: Any) -> None:
-        """Start ``fn(*args)`` as a trio task (callable from the UI side)."""
-        self.token.run_sync_soon(self._start_soon, fn, args)
+    def spawn(
+        self, fn: Callable[..., Awaitable[Any]], *args: Any, on_error: OnError | None = None
+    ) -> None:
+        """Start ``fn(*args)`` as a trio task (callable from the UI side).
+
+        With ``on_error`` the task is one isolated part (a tab's connection, the bots, a
+        watcher): an unexpected error in it is handed to ``on_error`` and the task starts
+        again after RESTART_DELAY, while every other task goes on.
+        """
+        if on_error is not None:
+            self.token.run_sync_soon(self._start_soon, self._supervise, (fn, args, on_error))
+        else:
+            self.token.run_sync_soon(self._start_soon, fn, args)
 
     def call_soon(self, fn: Callable[..., Any], *args: Any) -> None:
         """Run a plain function inside trio soon (callable from the UI side)."""
@@ -70,6 +93,19 @@ class TrioGuest:
     def _start_soon(self, fn: Callable[..., Awaitable[Any]], args: tuple[Any, ...]) -> None:
         if self._nursery is not None:
             self._nursery.start_soon(fn, *args)
+
+    @staticmethod
+    async def _supervise(
+        fn: Callable[..., Awaitable[Any]], args: tuple[Any, ...], on_error: OnError
+    ) -> None:
+        while True:
+            try:
+                await fn(*args)
+                return
+            except* Exception as group:  # a bug; cancellation (not an Exception) goes on up
+                error = first_error(group)
+            on_error(error)
+            await trio.sleep(RESTART_DELAY)
 
     async def _main(self) -> None:
         self._token = trio.lowlevel.current_trio_token()

@@ -18,7 +18,11 @@ class Link:
         self.queued = 0  # lines handed to trio and not yet written to the socket
 
     def start(self) -> None:
-        self._guest.spawn(self.worker.run)
+        self._guest.spawn(self.worker.run, on_error=self._failed)
+
+    def _failed(self, error: BaseException) -> None:
+        """A bug broke this connection's trio side: say so in its tab; it restarts alone."""
+        self.worker.failed(error)
 
     def send_line(self, text: str) -> int | None:
         """Queue a line for sending; its sequence number, or None if the outbox is full."""
