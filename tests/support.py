@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -159,3 +160,9 @@ def wait_until(check: Callable[[], object], timeout: float, interval: float = 0.
             return bool(check())
         time.sleep(interval)
     return True
+
+
+def count_phrase(text: str, phrase: str) -> int:
+    """How often ``phrase`` occurs in ``text`` starting a word: ``connect id=`` is not
+    counted inside ``disconnect id=``."""
+    return len(re.findall(rf"(?<![\w-]){re.escape(phrase)}", text))

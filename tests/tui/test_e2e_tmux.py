@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import running_server, wait_until
+from tests.support import count_phrase, running_server, wait_until
 from tests.tui.tmux_support import (
     assert_exited_cleanly,
     tmux,
@@ -29,8 +29,10 @@ def test_three_clients_chat_and_quit_cleanly(tmp_path: Path) -> None:
         screen = wait_for_screen(session, "HELLO FROM TMUX")
         assert "client-2" in screen
         assert "client-3" in screen
-        wait_until(lambda: server.log().count("connect id=") >= 3, 10)
-        assert "live=3" in server.log()
+        connected = wait_until(lambda: count_phrase(server.log(), "connect id=") >= 3, 10)
+        assert connected, server.log()
+        assert count_phrase(server.log(), "connect id=") == 3, server.log()
+        assert "live=3\n" in server.log()
         tmux("send-keys", "-t", session, "C-q")
         assert_exited_cleanly(session, rc_file)
 
