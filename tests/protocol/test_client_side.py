@@ -23,6 +23,7 @@ from coio.protocol import (
     Welcomed,
     WrongBanner,
 )
+from tests.oracle import CASES, Case, one_shot_upper
 from tests.protocol.chunking import chunkings
 
 
@@ -58,6 +59,18 @@ def test_send_line_adds_newline_and_accepts_bytes() -> None:
     assert conn.send_line("a b") == b"a b\n"
     assert conn.send_line(b"\xff") == b"\xff\n"
     assert (conn.lines_sent, conn.outstanding) == (2, 2)
+
+
+LINE_CASES = [case for case in CASES if b"\n" not in case.sent]
+
+
+@pytest.mark.parametrize("case", LINE_CASES, ids=[case.name for case in LINE_CASES])
+def test_client_expects_the_written_out_echo(case: Case) -> None:
+    """The echo the client expects for a line (what the TUI flags by) is the written-out one."""
+    conn = ClientConnection()
+    conn.send_line(case.sent)
+    events = feed(conn, [b"welcome!" + case.echoed + b"\n"])
+    assert events == [Welcomed(b"welcome!"), Echoed(0, case.echoed, case.echoed)]
 
 
 def test_mismatch_is_flagged() -> None:
@@ -166,7 +179,7 @@ def test_use_after_close_is_local_error_naming_state() -> None:
 
 
 def test_client_and_server_wired_in_memory() -> None:
-    """A client and a server joined in memory, random chunking: every echo matches."""
+    """A client and a server joined in memory, random chunking: each echo is the uppercase."""
     rng = random.Random(7)
     client, server = ClientConnection(), ServerConnection()
     lines = [f"línea {i} straße ǆ {'x' * rng.randrange(50)}" for i in range(300)]
@@ -187,6 +200,7 @@ def test_client_and_server_wired_in_memory() -> None:
     assert isinstance(events[0], Welcomed)
     assert len(echoes) == len(lines)
     assert all(e.matches for e in echoes)
+    assert [e.line for e in echoes] == [one_shot_upper(line.encode()) for line in lines]
     assert [e.index for e in echoes] == list(range(len(lines)))
 
 
@@ -217,7 +231,7 @@ def test_any_bytes_give_events_or_remote_error(data: bytes, cuts: list[int]) -> 
     )
 )
 def test_wired_property_every_line_round_trips(lines: list[str]) -> None:
-    """Property: any lines through client and server come back matched, in order."""
+    """Property: any lines through client and server come back uppercased, in order."""
     client, server = ClientConnection(), ServerConnection()
     for line in lines:
         server.receive_data(client.send_line(line))
@@ -225,3 +239,4 @@ def test_wired_property_every_line_round_trips(lines: list[str]) -> None:
     echoes = [e for e in client.events() if isinstance(e, Echoed)]
     assert len(echoes) == len(lines)
     assert all(e.matches for e in echoes)
+    assert [e.line for e in echoes] == [one_shot_upper(line.encode()) for line in lines]

@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from coio.protocol import BANNER, Closed, LocalProtocolError, ServerConnection, ServerState
+from tests.oracle import CASES, Case
 from tests.protocol.chunking import chunkings
 
 
@@ -17,26 +18,18 @@ def test_banner_is_queued_on_creation() -> None:
     assert conn.data_to_send() == b""
 
 
-@pytest.mark.parametrize(
-    ("data", "echo"),
-    [
-        (b"hi there\n", b"HI THERE\n"),
-        ("straße\r\n".encode(), b"STRASSE\r\n"),
-        (b"raw \xff\x00", b"RAW \xff\x00"),
-        (b"tail \xe4\xb8", b"TAIL \xe4\xb8"),  # incomplete at EOF: flushed unchanged
-    ],
-)
-def test_echo_under_every_chunking(data: bytes, echo: bytes) -> None:
-    """Banner then the uppercase echo, whatever the chunking, then Closed at EOF."""
-    for chunks in chunkings(data):
+@pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
+def test_echo_of_oracle_cases_under_every_chunking(case: Case) -> None:
+    """Banner then each written-out echo, whatever the chunking, then Closed at EOF."""
+    for chunks in chunkings(case.sent):
         conn = ServerConnection()
         out = conn.data_to_send()
-        for chunk in chunks:
+        for chunk in filter(None, chunks):  # b"" would mean end of stream
             conn.receive_data(chunk)
             out += conn.data_to_send()
         conn.receive_data(b"")
         out += conn.data_to_send()
-        assert out == BANNER + echo
+        assert out == b"welcome!" + case.echoed
         event = conn.next_event()
         assert isinstance(event, Closed)
         assert conn.next_event() is None
