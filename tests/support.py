@@ -10,6 +10,7 @@ import socket
 import subprocess
 import threading
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from coio.address import parse_listening_line
+from coio.address import parse_listening_line, parse_metrics_line
 from coio.programs import program
 from coio.protocol import BANNER
 
@@ -166,3 +167,16 @@ def count_phrase(text: str, phrase: str) -> int:
     """How often ``phrase`` occurs in ``text`` starting a word: ``connect id=`` is not
     counted inside ``disconnect id=``."""
     return len(re.findall(rf"(?<![\w-]){re.escape(phrase)}", text))
+
+
+_SAMPLE = re.compile(r"^(\w+)(\{[^}]*\})? (\S+)$", re.MULTILINE)
+
+
+def scrape_metrics(server: ServerProcess) -> dict[str, float]:
+    """Fetch /metrics from a server run with ``--metrics-port``: {name{labels}: value}."""
+    assert wait_until(lambda: parse_metrics_line(server.log()), 5), server.log()
+    url = parse_metrics_line(server.log())
+    assert url is not None
+    with urllib.request.urlopen(url, timeout=5) as response:
+        text = response.read().decode()
+    return {name + (labels or ""): float(value) for name, labels, value in _SAMPLE.findall(text)}
