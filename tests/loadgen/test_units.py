@@ -11,18 +11,32 @@ from coio.loadgen.payload import make_messages
 from coio.loadgen.report import as_dict, as_text
 from coio.loadgen.results import Summary, WorkerResult
 from coio.loadgen.spec import Charset, LoadSpec
-from coio.protocol import upper_bytes
+from tests.oracle import one_shot_upper
 
 
 @pytest.mark.parametrize("charset", list(Charset))
 @pytest.mark.parametrize("size", [1, 2, 16, 1024, 4099])
-def test_messages_have_the_size_and_the_protocol_echo(charset: Charset, size: int) -> None:
-    """Every message is exactly --size bytes ending in a newline; its echo is upper_bytes of it."""
+def test_messages_have_the_size_and_the_uppercase_echo(charset: Charset, size: int) -> None:
+    """Every message is exactly --size bytes ending in a newline; its echo is its uppercase."""
     for message, expected in make_messages(size, charset):
         assert len(message) == size
         assert message.endswith(b"\n")
         message.decode("utf-8")  # never a cut character
-        assert expected == upper_bytes(message)
+        assert expected == one_shot_upper(message)
+
+
+def test_utf8_expectations_are_the_written_out_uppercase() -> None:
+    """The first utf8 messages' echoes are exactly the uppercase bytes written out by hand."""
+    assert make_messages(24, Charset.UTF8)[:2] == [
+        (
+            b"stra\xc3\x9fe \xc3\xa9 \xc7\x86 \xce\x90 \xef\xac\x81 xx\n",
+            b"STRASSE \xc3\x89 \xc7\x84 \xce\x99\xcc\x88\xcc\x81 FI XX\n",
+        ),
+        (
+            b"tra\xc3\x9fe \xc3\xa9 \xc7\x86 \xce\x90 \xef\xac\x81 \xe6\xbc\xa2\n",
+            b"TRASSE \xc3\x89 \xc7\x84 \xce\x99\xcc\x88\xcc\x81 FI \xe6\xbc\xa2\n",
+        ),
+    ]
 
 
 def test_consecutive_messages_differ() -> None:
