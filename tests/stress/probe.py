@@ -41,6 +41,7 @@ def welcomed(address: tuple[str, int], timeout: float = 10.0) -> socket.socket:
 
 def echo_rtts(sock: socket.socket, count: int, line: bytes = b"ping\n") -> list[float]:
     """Send ``line`` ``count`` times, each after the last echo; return each round trip (s)."""
+    assert line.isascii(), "bytes.upper() is this probe's oracle: exact for ASCII only"
     rtts = []
     expected = line.upper()
     for _ in range(count):

@@ -18,6 +18,9 @@ from tests.support import recv_until_eof, running_server
 pytestmark = pytest.mark.stress
 
 GRACE = 1.0
+# A client that never reads holds the stop for --grace, then is closed. The margin covers the
+# server's last wait for its clients (up to 1 s) and exiting, on a loaded machine.
+GRACE_MARGIN = 0.5
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
@@ -33,7 +36,10 @@ def test_signal_with_a_thousand_clients(sig: signal.Signals) -> None:
         for sock in clients:
             sock.close()
         log = server.log()
-    print(f"\n{sig.name} with 1000 clients: exit {code} after {elapsed:.2f} s (grace {GRACE} s)")
+    print(
+        f"\n{sig.name} with 1000 clients: exit {code} after {elapsed:.2f} s"
+        f" (bound: the grace, {GRACE:g} s)"
+    )
     assert code == 0
     assert elapsed < GRACE  # idle clients are closed at once, not after the grace period
     assert ended == 1000  # every client saw the server close its connection
@@ -62,10 +68,13 @@ def test_stop_echoes_data_in_flight_and_waits_grace_for_a_non_reader() -> None:
         reader.close()
         hog.close()
         log = server.log()
-    print(f"\nSIGTERM with a non-reading client: exit {code} after {elapsed:.2f} s")
+    print(
+        f"\nSIGTERM with a non-reading client: exit {code} after {elapsed:.2f} s"
+        f" (--grace {GRACE:g}; bound {GRACE - 0.2:g}-{GRACE + GRACE_MARGIN:g} s)"
+    )
     assert code == 0
-    assert bytes(got) == payload.upper()
-    assert GRACE - 0.2 < elapsed < GRACE + 2.0
+    assert bytes(got) == payload.upper()  # ASCII: bytes.upper() is exact
+    assert GRACE - 0.2 < elapsed < GRACE + GRACE_MARGIN
     assert "Traceback" not in log
 
 
