@@ -6,13 +6,15 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from coio.address import parse_serving_line
 from coio.programs import program
+from coio.tui.web.options import TOKEN_ENV
 
 
 @dataclass(frozen=True)
@@ -101,11 +103,33 @@ class WebServer:
         return self.proc.returncode, out
 
 
+def on_loopback(url: str) -> str:
+    """``url`` with its host made 127.0.0.1 (a server bound to 0.0.0.0 names this machine)."""
+    parts = urlsplit(url)
+    return parts._replace(netloc=f"127.0.0.1:{parts.port}").geturl()
+
+
+def token_of(url: str) -> str | None:
+    """The ?token= in a page's URL, if it has one."""
+    return parse_qs(urlsplit(url).query).get("token", [None])[0]
+
+
+def app_socket_url(page_url: str, **query: str | int | None) -> str:
+    """The app socket of the page at ``page_url``, with ``query``; ``token`` defaults to the
+    page's own (None: none at all)."""
+    query = {"token": token_of(page_url), **query}
+    parts = urlsplit(page_url)
+    given = {name: value for name, value in query.items() if value is not None}
+    return f"ws://{parts.netloc}/ws?{urlencode(given)}"
+
+
 @contextmanager
-def running_web(*args: str) -> Iterator[WebServer]:
-    """Start `coio-tui --serve --serve-port 0 ARGS`; wait for its URL; stop it afterwards."""
+def running_web(*args: str, env: Mapping[str, str] | None = None) -> Iterator[WebServer]:
+    """Start `coio-tui --serve --serve-port 0 ARGS` (with ``env`` added to its environment);
+    wait for its URL; stop it afterwards."""
     cmd = [*program("coio-tui"), "--serve", "--serve-port", "0", *args]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    inherited = {name: value for name, value in os.environ.items() if name != TOKEN_ENV}
+    env = {**inherited, "PYTHONUNBUFFERED": "1", **(env or {})}
     proc = subprocess.Popen(
         cmd,
         stdout=subprocess.PIPE,
@@ -115,12 +139,16 @@ def running_web(*args: str) -> Iterator[WebServer]:
         start_new_session=True,
     )
     assert proc.stdout is not None
-    first = proc.stdout.readline()  # pytest-timeout bounds a server that never says it
-    url = parse_serving_line(first)
-    if url is None:
-        proc.kill()
-        rest = proc.communicate(timeout=5)[0]
-        raise AssertionError(f"coio-tui --serve did not start: {first!r} {rest}")
+    before = ""  # a warning (off loopback) may come first
+    url = None
+    while url is None:
+        line = proc.stdout.readline()  # pytest-timeout bounds a server that never says it
+        url = parse_serving_line(line)
+        if url is None and (not line or len(before) > 10_000):
+            proc.kill()
+            rest = proc.communicate(timeout=5)[0]
+            raise AssertionError(f"coio-tui --serve did not start: {before + line}{rest}")
+        before += line
     server = WebServer(proc, url)
     try:
         yield server

@@ -11,8 +11,15 @@ from typing import Any
 
 import pytest
 
-from tests.support import need_tool
-from tests.web.support import descendants, running_web, still_running, wait_for_tabs
+from tests.support import ServerProcess, need_tool
+from tests.web.support import (
+    descendants,
+    on_loopback,
+    running_web,
+    still_running,
+    token_of,
+    wait_for_tabs,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -140,3 +147,31 @@ def test_two_browser_tabs_are_two_clients_and_leave_nothing_behind(tmp_path: Pat
     assert code == 0, out
     assert still_running(children) == [], f"left running: {still_running(children)}\n{out}"
     assert "Traceback" not in out
+
+
+@pytest.mark.timeout(90)
+def test_a_page_opened_with_its_token_hands_it_to_its_app_socket(server: ServerProcess) -> None:
+    """Served on 0.0.0.0, the printed URL's page opens its app socket with the token: it draws."""
+    sync_playwright = require_browser()
+    with (
+        running_web("--serve-host", "0.0.0.0", "--port", str(server.port)) as web,
+        sync_playwright() as playwright,
+    ):
+        page_url = on_loopback(web.url)
+        assert token_of(page_url) is not None
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            context = browser.new_context(viewport={"width": 960, "height": 600})
+            context.add_init_script(CATCH_TERMINAL)
+            tab = context.new_page()
+            tab.goto(page_url)
+            wait_for_text(tab, "✓ verified")
+            assert len(wait_for_tabs(web.proc.pid, 1)) == 1
+        finally:
+            browser.close()
+        code, out = web.stop()
+    assert code == 0, out
+    assert "no or wrong token" not in out
+    assert "Origin" not in out

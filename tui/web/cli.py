@@ -6,15 +6,17 @@ calls `serve` with the result. Nothing here imports it back.
 
 from __future__ import annotations
 
+import os
 import socket
 import sys
 from collections.abc import Sequence
+from urllib.parse import urlencode
 
 from coio.address import format_address, http_url, serving_line
 from coio.programs import program
 
 from ..settings import Settings
-from .options import ServeOptions, is_loopback
+from .options import TOKEN_PARAMETER, ServeOptions, access_token, is_loopback
 
 
 def tab_command(
@@ -29,11 +31,13 @@ def tab_command(
     return command if metrics_url is None else [*command, "--server-metrics", metrics_url]
 
 
-def url_for(host: str, port: int) -> str:
-    """The address to open: the bound one, or this machine's name for a wildcard bind."""
+def url_for(host: str, port: int, token: str | None = None) -> str:
+    """The address to open: the bound one, or this machine's name for a wildcard bind; with
+    the ``token`` the server needs, as ``?token=...``."""
     if host in ("0.0.0.0", "::"):
         host = socket.gethostname()
-    return http_url(host, port)
+    query = "" if token is None else "?" + urlencode({TOKEN_PARAMETER: token})
+    return http_url(host, port, "/" + query)
 
 
 def serve(options: ServeOptions, settings: Settings, *, demo: bool, prog: str) -> int:
@@ -42,6 +46,11 @@ def serve(options: ServeOptions, settings: Settings, *, demo: bool, prog: str) -
     Each tab is a client of ``settings``' server, or of a --demo server started here. ``prog``
     names the program in messages.
     """
+    try:
+        token = access_token(options.host, os.environ)
+    except ValueError as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return 2
     from ..demo import DemoServer, DemoServerError
     from .serve import TabServer, bind
 
@@ -56,7 +65,7 @@ def serve(options: ServeOptions, settings: Settings, *, demo: bool, prog: str) -
     if not is_loopback(options.host):
         print(
             f"{prog}: warning: serving on {options.host}, not loopback: anyone who can reach "
-            "this machine can open a client",
+            "this machine and has the printed URL, token and all, can open a client",
             file=sys.stderr,
         )
     demo_server: DemoServer | None = None
@@ -75,9 +84,10 @@ def serve(options: ServeOptions, settings: Settings, *, demo: bool, prog: str) -
             tab_command(options.tab_argv, target_host, target_port, metrics_url),
             title="coio",
             max_tabs=options.max_tabs,
+            token=token,
         )
         print(
-            f"{prog}: {serving_line(url_for(host, port))} (each browser tab is a client of "
+            f"{prog}: {serving_line(url_for(host, port, token))} (each browser tab is a client of "
             f"{format_address(target_host, target_port)}; Ctrl+C stops)",
             flush=True,
         )

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
-from collections.abc import Iterable, Sequence
+import re
+import secrets
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from coio.args import bounded_int, port_or_zero
@@ -17,6 +19,14 @@ DEFAULT_SERVE_PORT = 8000
 # room of students (or one script opening sockets) from exhausting the machine.
 DEFAULT_MAX_TABS = 64
 MAX_TABS_LIMIT = 1000
+
+# Off loopback the page and its app sockets need ?token=... (as Jupyter's do): the token is
+# random unless this variable sets it (an environment variable, since anyone on the machine
+# can read a command line in ps). The page's script hands it on to its app socket.
+TOKEN_ENV = "COIO_SERVE_TOKEN"
+TOKEN_PARAMETER = "token"
+TOKEN_BYTES = 24  # 192 random bits, 32 URL-safe characters
+_TOKEN_TEXT = re.compile(r"[A-Za-z0-9._~-]+")  # characters a URL carries as they are
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +52,9 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> list[argparse.Action
         "--serve-host",
         default=DEFAULT_SERVE_HOST,
         metavar="HOST",
-        help="address the web page is served on (default: %(default)s, this machine only)",
+        help="address the web page is served on (default: %(default)s, this machine only). "
+        "Anywhere else (0.0.0.0) the page and each tab need the random token printed in "
+        f"the URL; ${TOKEN_ENV} sets it (then loopback needs it too)",
     )
     port = group.add_argument(
         "--serve-port",
@@ -69,6 +81,20 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def access_token(host: str, environ: Mapping[str, str]) -> str | None:
+    """The token the page and its tabs need when served on ``host``: $COIO_SERVE_TOKEN if set,
+    else a random one off loopback, else None (loopback: no token, as ever).
+
+    ValueError says why a token set in ``environ`` cannot be used.
+    """
+    token = environ.get(TOKEN_ENV, "")  # set but empty: as if unset
+    if token:
+        if _TOKEN_TEXT.fullmatch(token) is None:
+            raise ValueError(f"${TOKEN_ENV} may hold only letters, digits and - . _ ~")
+        return token
+    return None if is_loopback(host) else secrets.token_urlsafe(TOKEN_BYTES)
 
 
 def tab_arguments(argv: Sequence[str], server_only: Iterable[argparse.Action]) -> list[str]:

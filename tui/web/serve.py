@@ -5,6 +5,9 @@ stops it when the server exits. Here each app runs directly (no shell), in a pro
 its own (so a terminal's Ctrl+C reaches only the server, which then closes the tabs in order),
 with a parent-death signal where `setpriv` offers one, and the server quits every app on
 shutdown, then terminates and finally kills any that linger. No app outlives the server.
+
+Before any app starts, an app socket must carry the token (when one is set: the page needs it
+too) and find the tab cap not reached.
 """
 
 from __future__ import annotations
@@ -12,9 +15,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import signal
 import socket
 from asyncio.subprocess import PIPE, Process
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +28,8 @@ from textual_serve.app_service import AppService
 from textual_serve.server import Server
 
 from coio.programs import with_parent_death_signal
+
+from .options import TOKEN_ENV, TOKEN_PARAMETER
 
 log = logging.getLogger("textual-serve")
 
@@ -38,6 +45,26 @@ COLUMNS = (20, 400)
 ROWS = (8, 150)
 
 
+def token_matches(given: str | None, token: str | None) -> bool:
+    """Whether a request's ``given`` token opens a server whose token is ``token`` (None: no
+    token needed). Compared in constant time, as bytes (any text a client sends is safe)."""
+    if token is None:
+        return True
+    if given is None:
+        return False
+    return secrets.compare_digest(given.encode("utf-8", "surrogatepass"), token.encode())
+
+
+def tab_size(query: Mapping[str, str]) -> tuple[int, int]:
+    """The terminal size an app socket asks for (``?width=W&height=H``), clamped.
+
+    textual.js appends ``?width=...`` to the socket URL the page gives it, so a page that
+    carries ``?token=...&`` in that URL has its width arrive as ``?width``: both are read.
+    """
+    width = query.get("width", query.get("?width", ""))
+    return clamp_size(_to_int(width, 80), _to_int(query.get("height", ""), 24))
+
+
 def clamp_size(width: int, height: int) -> tuple[int, int]:
     """A browser's terminal size, clamped to COLUMNS x ROWS."""
     return (min(max(width, COLUMNS[0]), COLUMNS[1]), min(max(height, ROWS[0]), ROWS[1]))
@@ -51,12 +78,14 @@ class TabProcess(AppService):
         self.argv = argv
 
     async def _open_app_process(self, width: int = 80, height: int = 24) -> Process:
+        environment = self._build_environment(width=width, height=height)
+        environment.pop(TOKEN_ENV, None)  # the web server's secret, not the app's
         self._process = process = await asyncio.create_subprocess_exec(
             *self.argv,
             stdin=PIPE,
             stdout=PIPE,
             stderr=PIPE,
-            env=self._build_environment(width=width, height=height),
+            env=environment,
             process_group=0,
         )
         assert process.stdin is not None
@@ -90,12 +119,16 @@ class TabProcess(AppService):
 
 
 class TabServer(Server):
-    """textual-serve's server, with tabs that are tracked, logged and closed on shutdown."""
+    """textual-serve's server, with tabs that are checked before they start, tracked, logged
+    and closed on shutdown. With a ``token`` the page and every app socket need ?token=."""
 
-    def __init__(self, argv: list[str], title: str, max_tabs: int) -> None:
+    def __init__(
+        self, argv: list[str], title: str, max_tabs: int, token: str | None = None
+    ) -> None:
         super().__init__(" ".join(argv), title=title, templates_path=TEMPLATES)
         self.argv = argv
         self.max_tabs = max_tabs
+        self.token = token
         self.tabs: set[TabProcess] = set()
         self.opened = 0
 
@@ -111,17 +144,29 @@ class TabServer(Server):
             log.info("closing %d tab(s)", len(self.tabs))
         await asyncio.gather(*(tab.close() for tab in list(self.tabs)))
 
+    def check_token(self, request: web.Request) -> None:
+        """Raise 403 Forbidden unless ``request`` carries the token (if one is needed)."""
+        if not token_matches(request.query.get(TOKEN_PARAMETER), self.token):
+            log.warning("refused %s from %s: no or wrong token", request.path, request.remote)
+            raise web.HTTPForbidden(text="403: open the URL coio-tui printed, token and all\n")
+
+    async def handle_index(self, request: web.Request) -> web.StreamResponse:
+        """The page, for a request with the token."""
+        self.check_token(request)
+        page: web.StreamResponse = await super().handle_index(request)
+        return page
+
     async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
-        """One browser tab: start its app, relay until either side closes, then close the app."""
+        """One browser tab: check it, start its app, relay until either side closes, then
+        close the app. A request without the token gets 403."""
+        self.check_token(request)
         websocket = web.WebSocketResponse(heartbeat=15)
         if len(self.tabs) >= self.max_tabs:
             await websocket.prepare(request)
             log.warning("tab refused: %d open, the limit (--serve-max-tabs)", len(self.tabs))
             await websocket.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"server full")
             return websocket
-        width, height = clamp_size(
-            _query_int(request, "width", 80), _query_int(request, "height", 24)
-        )
+        width, height = tab_size(request.query)
         tab = TabProcess(
             with_parent_death_signal(self.argv),
             write_bytes=websocket.send_bytes,
@@ -169,9 +214,9 @@ class TabServer(Server):
         )
 
 
-def _query_int(request: web.Request, name: str, default: int) -> int:
+def _to_int(text: str, default: int) -> int:
     try:
-        return int(request.query.get(name, default))
+        return int(text)
     except ValueError:
         return default
 
