@@ -1,4 +1,4 @@
-"""Who may open a tab of `coio-tui --serve`: off loopback, only who has the token.
+"""Who may open a tab of `coio-tui --serve`: the token off loopback, and the Origin.
 
 The off-loopback server binds 0.0.0.0 (which is not loopback, so it needs a token) and the
 tests reach it through 127.0.0.1 only.
@@ -22,7 +22,7 @@ from coio.address import parse_serving_line, serving_line
 from coio.programs import program
 from coio.tui.web.cli import url_for
 from coio.tui.web.options import TOKEN_ENV, access_token
-from coio.tui.web.serve import tab_size, token_matches
+from coio.tui.web.serve import same_origin, tab_size, token_matches
 from tests.support import ServerProcess
 from tests.web.support import (
     WebServer,
@@ -118,6 +118,35 @@ def test_off_loopback_the_printed_url_opens_the_page_and_a_tab(server: ServerPro
 
 
 @pytest.mark.timeout(60)
+def test_an_app_socket_from_another_origin_is_refused(server: ServerProcess) -> None:
+    """With the right token, a browser's Origin other than the page's own gets 403, no app."""
+
+    async def scenario(web: WebServer) -> None:
+        page = on_loopback(web.url)
+        own = f"http://127.0.0.1:{urlsplit(page).port}"
+        foreign = [
+            "http://evil.example",
+            f"http://evil.example:{urlsplit(page).port}",
+            f"https://127.0.0.1:{urlsplit(page).port}",
+            "http://127.0.0.1:1",
+            "null",
+        ]
+        async with aiohttp.ClientSession() as session:
+            for origin in foreign:
+                status = await handshake_status(session, app_socket_url(page), origin=origin)
+                assert status == 403, origin
+            assert tab_processes(web.proc.pid) == []
+            async with session.ws_connect(app_socket_url(page), origin=own) as ws:
+                assert await first_frame(ws)
+
+    with running_web(*OFF_LOOPBACK, "--port", str(server.port)) as web:
+        asyncio.run(scenario(web))
+        code, out = web.stop()
+    assert code == 0
+    assert out.count("Origin") == 5
+
+
+@pytest.mark.timeout(60)
 def test_a_token_from_the_environment_guards_loopback_too(server: ServerProcess) -> None:
     """$COIO_SERVE_TOKEN sets the token, even on loopback; the tabs' apps never see it."""
 
@@ -210,6 +239,27 @@ def test_a_token_opens_only_its_own_server(
 
 
 @pytest.mark.parametrize(
+    ("origin", "host", "same"),
+    [
+        (None, "127.0.0.1:8000", True),  # not a browser
+        ("http://127.0.0.1:8000", "127.0.0.1:8000", True),
+        ("http://LAPTOP:8000", "laptop:8000", True),
+        ("http://example.org", "example.org:80", True),
+        ("http://[::1]:8000", "[::1]:8000", True),
+        ("http://127.0.0.1:8001", "127.0.0.1:8000", False),
+        ("https://127.0.0.1:8000", "127.0.0.1:8000", False),
+        ("http://evil.example:8000", "127.0.0.1:8000", False),
+        ("null", "127.0.0.1:8000", False),
+        ("http://127.0.0.1:99999", "127.0.0.1:8000", False),
+        ("", "127.0.0.1:8000", False),
+    ],
+)
+def test_only_the_pages_own_origin_is_same(origin: str | None, host: str, same: bool) -> None:
+    """same_origin compares scheme, host and port, filling in default ports."""
+    assert same_origin(origin, "http", host) is same
+
+
+@pytest.mark.parametrize(
     ("query", "size"),
     [
         ({"width": "100", "height": "30"}, (100, 30)),
@@ -246,9 +296,11 @@ def test_the_serving_line_carries_the_token(host: str, token: str | None, url: s
     assert parse_serving_line(f"coio-tui: {serving_line(url)} (each tab ...)") == url
 
 
-def test_help_documents_the_token() -> None:
-    """coio-tui --help names $COIO_SERVE_TOKEN."""
+def test_help_documents_the_token_and_the_origin_check() -> None:
+    """coio-tui --help names $COIO_SERVE_TOKEN and the Origin check."""
     result = subprocess.run(
         [*program("coio-tui"), "--help"], capture_output=True, text=True, timeout=30
     )
-    assert f"${TOKEN_ENV}" in " ".join(result.stdout.split())
+    text = " ".join(result.stdout.split())
+    assert f"${TOKEN_ENV}" in text
+    assert "Origin" in text

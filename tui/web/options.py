@@ -54,7 +54,8 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> list[argparse.Action
         metavar="HOST",
         help="address the web page is served on (default: %(default)s, this machine only). "
         "Anywhere else (0.0.0.0) the page and each tab need the random token printed in "
-        f"the URL; ${TOKEN_ENV} sets it (then loopback needs it too)",
+        f"the URL; ${TOKEN_ENV} sets it (then loopback needs it too). A browser's tab must "
+        "come from the page's own origin; a script that sends no Origin is not asked for one",
     )
     port = group.add_argument(
         "--serve-port",

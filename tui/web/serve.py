@@ -7,7 +7,7 @@ with a parent-death signal where `setpriv` offers one, and the server quits ever
 shutdown, then terminates and finally kills any that linger. No app outlives the server.
 
 Before any app starts, an app socket must carry the token (when one is set: the page needs it
-too) and find the tab cap not reached.
+too), come from the page's own origin (or none: not a browser) and find the tab cap not reached.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from asyncio.subprocess import PIPE, Process
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import WSCloseCode, web
 from textual_serve.app_service import AppService
@@ -43,6 +44,7 @@ HTTP_SHUTDOWN_GRACE = 5.0  # seconds open HTTP requests get once the tabs are cl
 # (and send) megabytes per frame, so sizes are clamped to what a large screen shows.
 COLUMNS = (20, 400)
 ROWS = (8, 150)
+DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 
 
 def token_matches(given: str | None, token: str | None) -> bool:
@@ -53,6 +55,29 @@ def token_matches(given: str | None, token: str | None) -> bool:
     if given is None:
         return False
     return secrets.compare_digest(given.encode("utf-8", "surrogatepass"), token.encode())
+
+
+def _origin_parts(url: str) -> tuple[str, str, int] | None:
+    """(scheme, host, port) of an origin or URL, the default port filled in; None if malformed."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    if not parts.scheme or not parts.hostname:
+        return None
+    scheme = parts.scheme.lower()
+    return scheme, parts.hostname, DEFAULT_PORTS.get(scheme, 0) if port is None else port
+
+
+def same_origin(origin: str | None, scheme: str, host: str) -> bool:
+    """Whether a request's Origin header is the origin of the page the client asked for (its
+    ``scheme`` and Host header ``host``), or absent: every browser sends one with an app
+    socket, so another site's page (or ``null``, a sandboxed one) is refused."""
+    if origin is None:
+        return True
+    theirs = _origin_parts(origin)
+    return theirs is not None and theirs == _origin_parts(f"{scheme}://{host}")
 
 
 def tab_size(query: Mapping[str, str]) -> tuple[int, int]:
@@ -158,8 +183,12 @@ class TabServer(Server):
 
     async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
         """One browser tab: check it, start its app, relay until either side closes, then
-        close the app. A request without the token gets 403."""
+        close the app. A request without the token or from another site's page gets 403."""
         self.check_token(request)
+        origin = request.headers.get("Origin")
+        if not same_origin(origin, request.scheme, request.host):
+            log.warning("refused %s from %s: Origin %r", request.path, request.remote, origin)
+            raise web.HTTPForbidden(text="403: a page of another origin\n")
         websocket = web.WebSocketResponse(heartbeat=15)
         if len(self.tabs) >= self.max_tabs:
             await websocket.prepare(request)
