@@ -1,4 +1,4 @@
-"""Who may open a tab of `coio-tui --serve`: the token off loopback, and the Origin.
+"""Who may open a tab of `coio-tui --serve`: the token off loopback, the Origin, the caps.
 
 The off-loopback server binds 0.0.0.0 (which is not loopback, so it needs a token) and the
 tests reach it through 127.0.0.1 only.
@@ -144,6 +144,45 @@ def test_an_app_socket_from_another_origin_is_refused(server: ServerProcess) -> 
         code, out = web.stop()
     assert code == 0
     assert out.count("Origin") == 5
+
+
+@pytest.mark.timeout(90)
+def test_tabs_beyond_the_per_client_cap_are_turned_away(server: ServerProcess) -> None:
+    """With a cap of 2 per client, a third tab from 127.0.0.1 is closed with 1013 and starts
+    no app while the first two live; a tab from 127.0.0.2 still opens."""
+
+    async def scenario(web: WebServer) -> None:
+        page = on_loopback(web.url)
+        async with aiohttp.ClientSession() as session:
+            first = await session.ws_connect(app_socket_url(page))
+            second = await session.ws_connect(app_socket_url(page))
+            for ws in (first, second):
+                assert await first_frame(ws)
+            assert len(wait_for_tabs(web.proc.pid, 2)) == 2
+            async with session.ws_connect(app_socket_url(page)) as third:
+                message = await third.receive(timeout=10)
+                assert message.type == aiohttp.WSMsgType.CLOSE
+                assert message.data == aiohttp.WSCloseCode.TRY_AGAIN_LATER
+                assert message.extra == "too many tabs from your address"
+            assert len(tab_processes(web.proc.pid)) == 2
+            assert not first.closed
+            assert not second.closed
+            other = aiohttp.TCPConnector(local_addr=("127.0.0.2", 0))
+            async with (
+                aiohttp.ClientSession(connector=other) as elsewhere,
+                elsewhere.ws_connect(app_socket_url(page)) as ws,
+            ):
+                assert await first_frame(ws)
+                assert len(wait_for_tabs(web.proc.pid, 3)) == 3
+            await first.close()
+            await second.close()
+
+    args = (*OFF_LOOPBACK, "--port", str(server.port), "--serve-max-tabs-per-client", "2")
+    with running_web(*args) as web:
+        asyncio.run(scenario(web))
+        code, out = web.stop()
+    assert code == 0
+    assert "tab refused: 2 open from 127.0.0.1" in out
 
 
 @pytest.mark.timeout(60)
@@ -296,11 +335,12 @@ def test_the_serving_line_carries_the_token(host: str, token: str | None, url: s
     assert parse_serving_line(f"coio-tui: {serving_line(url)} (each tab ...)") == url
 
 
-def test_help_documents_the_token_and_the_origin_check() -> None:
-    """coio-tui --help names $COIO_SERVE_TOKEN and the Origin check."""
+def test_help_documents_the_token_and_the_per_client_cap() -> None:
+    """coio-tui --help names $COIO_SERVE_TOKEN and --serve-max-tabs-per-client."""
     result = subprocess.run(
         [*program("coio-tui"), "--help"], capture_output=True, text=True, timeout=30
     )
     text = " ".join(result.stdout.split())
     assert f"${TOKEN_ENV}" in text
     assert "Origin" in text
+    assert "--serve-max-tabs-per-client N browser tabs served at once to one client" in text

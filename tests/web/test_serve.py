@@ -17,7 +17,7 @@ import pytest
 from coio.programs import program
 from coio.tui.cli import parse_command
 from coio.tui.web.cli import tab_command
-from coio.tui.web.options import ServeOptions, is_loopback
+from coio.tui.web.options import ServeOptions, TabLimits, is_loopback
 from coio.tui.web.serve import clamp_size
 from tests.support import ServerProcess, need_tool
 from tests.web.support import (
@@ -188,6 +188,7 @@ def test_bad_serve_port_is_a_usage_error(value: str, message: str) -> None:
             ["--clients", "3", "--name", "ann"],
         ),
         (["--serve-port=0", "--serve-host", "::1", "--serve", "--serve-max-tabs=3"], []),
+        (["--serve", "--serve-max-tabs-per-client", "2", "--bots=1"], ["--bots=1"]),
         (["--serve-p", "9000", "--serve", "--d", "--history", "500"], ["--history", "500"]),
         (["--name=--demo", "--serve"], ["--name=--demo"]),
     ],
@@ -255,5 +256,30 @@ def test_serve_flags_are_parsed_once_into_the_serve_options() -> None:
     command = parse_command(
         ["--serve", "--serve-host", "::1", "--serve-port=0", "--serve-max-tabs", "3", "--bots=2"]
     )
-    assert command.serve == ServeOptions("::1", 0, 3, ("--bots=2",))
+    assert command.serve == ServeOptions("::1", 0, TabLimits(3, 8), ("--bots=2",))
     assert command.settings.bots == 2
+
+
+@pytest.mark.parametrize(
+    ("argv", "limits"),
+    [
+        ([], TabLimits(64, 8)),
+        (["--serve-max-tabs-per-client", "2"], TabLimits(64, 2)),
+        (["--serve-max-tabs-per-c=3", "--serve-max-tabs", "5"], TabLimits(5, 3)),
+        (["--serve-max-tabs=5", "--serve-max-tabs-per-client=9"], TabLimits(5, 9)),
+    ],
+)
+def test_both_tab_caps_parse_into_one_setting(argv: list[str], limits: TabLimits) -> None:
+    """--serve-max-tabs and --serve-max-tabs-per-client, in any order, give one TabLimits."""
+    serve = parse_command(["--serve", *argv]).serve
+    assert serve is not None
+    assert serve.max_tabs == limits
+
+
+def test_a_bad_per_client_cap_is_a_usage_error() -> None:
+    """--serve-max-tabs-per-client 0 is rejected by the parser with the range, exit 2."""
+    result = run_tui("--serve", "--serve-max-tabs-per-client", "0")
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1] == (
+        "coio-tui: error: argument --serve-max-tabs-per-client: must be 1-1000, got 0"
+    )

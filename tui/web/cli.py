@@ -83,7 +83,7 @@ def serve(options: ServeOptions, settings: Settings, *, demo: bool, prog: str) -
         server = TabServer(
             tab_command(options.tab_argv, target_host, target_port, metrics_url),
             title="coio",
-            max_tabs=options.max_tabs,
+            limits=options.max_tabs,
             token=token,
         )
         print(

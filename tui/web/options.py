@@ -5,11 +5,13 @@ server here). coio-tui's parser (tui/cli.py) adds them and hands the result down
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import ipaddress
 import re
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from coio.args import bounded_int, port_or_zero
 
@@ -18,6 +20,9 @@ DEFAULT_SERVE_PORT = 8000
 # Each tab is a Python process of ~36 MiB (PSS) that takes ~1 s of CPU to start: the cap keeps a
 # room of students (or one script opening sockets) from exhausting the machine.
 DEFAULT_MAX_TABS = 64
+# One address (one student's laptop, or one script) gets a share of that, so it cannot take
+# every tab from the rest of the room; a NAT puts a whole room behind one address, hence 8.
+DEFAULT_MAX_TABS_PER_CLIENT = 8
 MAX_TABS_LIMIT = 1000
 
 # Off loopback the page and its app sockets need ?token=... (as Jupyter's do): the token is
@@ -30,13 +35,40 @@ _TOKEN_TEXT = re.compile(r"[A-Za-z0-9._~-]+")  # characters a URL carries as the
 
 
 @dataclass(frozen=True, slots=True)
+class TabLimits:
+    """How many browser tabs are served at once: in all, and from any one client address."""
+
+    total: int = DEFAULT_MAX_TABS
+    per_client: int = DEFAULT_MAX_TABS_PER_CLIENT
+
+
+@dataclass(frozen=True, slots=True)
 class ServeOptions:
     """``--serve`` as parsed: where the web page is served, and what each tab runs."""
 
     host: str
     port: int
-    max_tabs: int
+    max_tabs: TabLimits
     tab_argv: tuple[str, ...]  # the user's flags for every tab's coio-tui (see tab_arguments)
+
+
+class _TabLimit(argparse.Action):
+    """Sets one field of the `TabLimits` that --serve-max-tabs and --serve-max-tabs-per-client
+    share: the two caps are one setting, parsed into one value (``serve_max_tabs``)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, field: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, **kwargs)
+        self.field = field
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        limits = getattr(namespace, self.dest)
+        setattr(namespace, self.dest, dataclasses.replace(limits, **{self.field: values}))
 
 
 def add_serve_arguments(parser: argparse.ArgumentParser) -> list[argparse.Action]:
@@ -64,14 +96,29 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> list[argparse.Action
         metavar="PORT",
         help="web port (default: %(default)s; 0 picks a free one)",
     )
+    limits = TabLimits()
     max_tabs = group.add_argument(
         "--serve-max-tabs",
+        action=_TabLimit,
+        field="total",
+        dest="serve_max_tabs",
         type=bounded_int(1, MAX_TABS_LIMIT),
-        default=DEFAULT_MAX_TABS,
+        default=limits,
         metavar="N",
-        help="browser tabs served at once; more are turned away (default: %(default)s)",
+        help=f"browser tabs served at once; more are turned away (default: {limits.total})",
     )
-    return [serve, host, port, max_tabs]
+    per_client = group.add_argument(
+        "--serve-max-tabs-per-client",
+        action=_TabLimit,
+        field="per_client",
+        dest="serve_max_tabs",
+        type=bounded_int(1, MAX_TABS_LIMIT),
+        default=limits,
+        metavar="N",
+        help="browser tabs served at once to one client address; more are turned away "
+        f"(default: {limits.per_client})",
+    )
+    return [serve, host, port, max_tabs, per_client]
 
 
 def is_loopback(host: str) -> bool:

@@ -6,8 +6,9 @@ its own (so a terminal's Ctrl+C reaches only the server, which then closes the t
 with a parent-death signal where `setpriv` offers one, and the server quits every app on
 shutdown, then terminates and finally kills any that linger. No app outlives the server.
 
-Before any app starts, an app socket must carry the token (when one is set: the page needs it
-too), come from the page's own origin (or none: not a browser) and find the tab cap not reached.
+Before any app starts, an app socket must pass three checks: the token (when one is set, the
+page needs it too), the browser's Origin (the page's own, or none), and the tab caps, in all
+and per client address.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from textual_serve.server import Server
 
 from coio.programs import with_parent_death_signal
 
-from .options import TOKEN_ENV, TOKEN_PARAMETER
+from .options import TOKEN_ENV, TOKEN_PARAMETER, TabLimits
 
 log = logging.getLogger("textual-serve")
 
@@ -98,9 +99,10 @@ def clamp_size(width: int, height: int) -> tuple[int, int]:
 class TabProcess(AppService):
     """One browser tab's app: a child process the web server owns until it is reaped."""
 
-    def __init__(self, argv: list[str], **kwargs: Any) -> None:
+    def __init__(self, argv: list[str], client: str, **kwargs: Any) -> None:
         super().__init__(" ".join(argv), **kwargs)
         self.argv = argv
+        self.client = client  # the browser's address, for the per-client cap
 
     async def _open_app_process(self, width: int = 80, height: int = 24) -> Process:
         environment = self._build_environment(width=width, height=height)
@@ -148,11 +150,11 @@ class TabServer(Server):
     and closed on shutdown. With a ``token`` the page and every app socket need ?token=."""
 
     def __init__(
-        self, argv: list[str], title: str, max_tabs: int, token: str | None = None
+        self, argv: list[str], title: str, limits: TabLimits, token: str | None = None
     ) -> None:
         super().__init__(" ".join(argv), title=title, templates_path=TEMPLATES)
         self.argv = argv
-        self.max_tabs = max_tabs
+        self.limits = limits
         self.token = token
         self.tabs: set[TabProcess] = set()
         self.opened = 0
@@ -189,15 +191,27 @@ class TabServer(Server):
         if not same_origin(origin, request.scheme, request.host):
             log.warning("refused %s from %s: Origin %r", request.path, request.remote, origin)
             raise web.HTTPForbidden(text="403: a page of another origin\n")
+        client = request.remote or "?"
         websocket = web.WebSocketResponse(heartbeat=15)
-        if len(self.tabs) >= self.max_tabs:
+        from_client = sum(1 for tab in self.tabs if tab.client == client)
+        if len(self.tabs) >= self.limits.total or from_client >= self.limits.per_client:
             await websocket.prepare(request)
-            log.warning("tab refused: %d open, the limit (--serve-max-tabs)", len(self.tabs))
-            await websocket.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"server full")
+            if from_client >= self.limits.per_client:
+                log.warning(
+                    "tab refused: %d open from %s, the limit (--serve-max-tabs-per-client)",
+                    from_client,
+                    client,
+                )
+                reason = b"too many tabs from your address"
+            else:
+                log.warning("tab refused: %d open, the limit (--serve-max-tabs)", len(self.tabs))
+                reason = b"server full"
+            await websocket.close(code=WSCloseCode.TRY_AGAIN_LATER, message=reason)
             return websocket
         width, height = tab_size(request.query)
         tab = TabProcess(
             with_parent_death_signal(self.argv),
+            client,
             write_bytes=websocket.send_bytes,
             write_str=websocket.send_str,
             close=websocket.close,
