@@ -23,7 +23,7 @@ GRACE = 1.0
 GRACE_MARGIN = 0.5
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_signal_with_a_thousand_clients(sig: signal.Signals) -> None:
     """1,000 clients connected: exit 0 within the grace period, no traceback, port free at once."""
     raise_fd_limit(1000 + 200)
