@@ -1,0 +1,67 @@
+"""The IO models coio-server can serve with, one file each, all from the same sans-IO core.
+
+`--model` picks one. Every model takes the settings, the shared counters and (under
+--workers) an already bound listener, and offers the same four calls: `start()` binds and
+begins serving (returning the bound address), `live` counts clients, `close_idle(seconds)`
+ends clients quiet that long, and `shutdown(grace)` stops accepting, ends quiet clients at
+once and busy ones once quiet, and cuts whoever is left after ``grace``.
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Protocol
+
+from ..config import Config
+from ..stats import Stats
+
+
+class Model(Protocol):
+    name: str
+
+    @property
+    def live(self) -> int: ...
+
+    def start(self) -> tuple[str, int]: ...
+
+    def close_idle(self, timeout: float) -> int: ...
+
+    def shutdown(self, grace: float) -> None: ...
+
+
+# name -> one line for --help; the default first.
+MODELS = {
+    "gevent": "one greenlet per client (gevent's StreamServer and Pool): the default",
+    "reactor": "watcher callbacks in gevent's hub, no greenlet per client: the fastest",
+    "threads": "one OS thread per client, blocking sockets",
+    "select": "one thread multiplexing non-blocking sockets with selectors",
+    "blocking": "one client at a time; the rest wait in the listen backlog",
+}
+DEFAULT_MODEL = "gevent"
+
+
+def make_model(
+    name: str, config: Config, stats: Stats, listener: socket.socket | None = None
+) -> Model:
+    """The model called ``name``, set up (not started) with ``config``."""
+    if name == "gevent":
+        from .greenlets import GeventModel
+
+        return GeventModel(config, stats, listener)
+    if name == "reactor":
+        from .reactor import ReactorModel
+
+        return ReactorModel(config, stats, listener)
+    if name == "threads":
+        from .threads import ThreadsModel
+
+        return ThreadsModel(config, stats, listener)
+    if name == "select":
+        from .selector import SelectModel
+
+        return SelectModel(config, stats, listener)
+    if name == "blocking":
+        from .blocking import BlockingModel
+
+        return BlockingModel(config, stats, listener)
+    raise ValueError(f"unknown model {name!r}; choose from {', '.join(MODELS)}")

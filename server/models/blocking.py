@@ -1,0 +1,59 @@
+"""`--model blocking`: one client at a time, the "before" of the lesson.
+
+One thread accepts a client and serves it with blocking calls until it leaves; only then is
+the next one accepted. Everyone else waits in the kernel's listen backlog: connected (the
+handshake is the kernel's), but without a banner until their turn. By design it does not
+serve clients concurrently, so --max-connections does not apply and one client that never
+leaves keeps everyone else waiting (--idle-timeout bounds that).
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+
+from ..config import Config
+from ..stats import Stats
+from .book import Book
+from .threaded import (
+    close_idle,
+    end_by_shutdown,
+    graceful_stop,
+    listen,
+    serve_blocking,
+    stop_listening,
+)
+
+
+class BlockingModel:
+    """One client at a time, in one thread."""
+
+    name = "blocking"
+
+    def __init__(self, config: Config, stats: Stats, listener: socket.socket | None) -> None:
+        self.book = Book(stats)
+        self.sock = listen(config, listener)
+
+    @property
+    def live(self) -> int:
+        return self.book.live
+
+    def start(self) -> tuple[str, int]:
+        threading.Thread(target=self._serve_in_turn, name="serve", daemon=True).start()
+        host, port = self.sock.getsockname()[:2]
+        return host, port
+
+    def _serve_in_turn(self) -> None:
+        while True:
+            try:
+                sock, address = self.sock.accept()
+            except OSError:  # the listener was shut: stop
+                return
+            serve_blocking(self.book, self.book.opened(address, sock), sock)
+
+    def close_idle(self, timeout: float) -> int:
+        return close_idle(self.book, timeout)
+
+    def shutdown(self, grace: float) -> None:
+        stop_listening(self.sock)
+        graceful_stop(self.book, grace, end_by_shutdown)
