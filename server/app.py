@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 import signal
 import socket
-import sys
 import time
+from typing import TextIO, cast
 
 import gevent
 from gevent.event import Event
@@ -18,6 +18,7 @@ from .config import LISTEN_BACKLOG, Config
 from .errors import BindError
 from .handler import EchoHandler
 from .listener import Listener
+from .logsink import FLUSH_TIMEOUT, LogSink, start_log_sink
 from .metrics import start_metrics
 from .stats import Stats, StatsReporter
 
@@ -30,10 +31,20 @@ FD_HEADROOM = 64
 class CoioServer:
     """A gevent StreamServer capped at --max-connections, live stats and a signal-driven stop."""
 
-    def __init__(self, config: Config, listener: socket.socket | None = None) -> None:
-        """Listen on ``config``'s address, or serve on an already bound ``listener``."""
+    def __init__(
+        self,
+        config: Config,
+        listener: socket.socket | None = None,
+        log_sink: LogSink | None = None,
+    ) -> None:
+        """Listen on ``config``'s address, or serve on an already bound ``listener``.
+
+        ``log_sink``'s count of dropped lines is shown in /metrics.
+        """
         self.config = config
         self.stats = Stats()
+        if log_sink is not None:
+            self.stats.log_dropped = lambda: log_sink.dropped
         self.handler = EchoHandler(self.stats, config.idle_timeout)
         self.server = Listener(
             listener if listener is not None else (config.host, config.port),
@@ -140,14 +151,13 @@ class CoioServer:
                 log.info("%s", line)
 
 
-def setup_logging(config: Config, worker: int | None = None) -> None:
+def setup_logging(config: Config, worker: int | None = None) -> LogSink:
+    """Log through a sink that never blocks the hub; gevent's own error reports go there too."""
     tag = "" if worker is None else f"w{worker} "
-    logging.basicConfig(
-        level=config.log_level.upper(),
-        format=f"%(asctime)s %(levelname)s {tag}%(message)s",
-        stream=sys.stderr,
-        force=True,
-    )
+    sink = start_log_sink(config.log_level.upper(), f"%(asctime)s %(levelname)s {tag}%(message)s")
+    # gevent reports an error that escapes a callback or greenlet here: through the sink too.
+    gevent.get_hub().exception_stream = cast(TextIO, sink)  # it only ever calls write()
+    return sink
 
 
 def run(config: Config, listener: socket.socket | None = None, worker: int | None = None) -> int:
@@ -155,9 +165,10 @@ def run(config: Config, listener: socket.socket | None = None, worker: int | Non
 
     A worker serves on its supervisor's ``listener`` and tags its log lines ``w<worker>``.
     """
-    setup_logging(config, worker)
-    server = CoioServer(config, listener)
+    sink = setup_logging(config, worker)
+    server = CoioServer(config, listener, sink)
     server.start(announce=listener is None)
     server.serve()
     log.info("stopped: served %d connections", server.stats.total)
+    sink.stop(FLUSH_TIMEOUT)  # the last lines are written unless stderr is blocked
     return 0

@@ -165,15 +165,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run_workers(config: Config) -> int:
     """Bind once here, then fork and supervise ``config.workers`` servers on that socket."""
-    import logging
-
+    from .logsink import FLUSH_TIMEOUT, start_log_sink
     from .workers import Supervisor, bind_listener, describe_address
 
-    logging.basicConfig(
-        level=config.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(message)s",
-        stream=sys.stderr,
-    )
+    sink = start_log_sink(config.log_level.upper(), "%(asctime)s %(levelname)s %(message)s")
     try:
         listener = bind_listener(config.host, config.port, LISTEN_BACKLOG)
     except OSError as exc:
@@ -186,5 +181,8 @@ def run_workers(config: Config) -> int:
 
         return run(config, listener, worker=index)
 
-    with listener:
-        return Supervisor(config.workers, worker, config.grace).run()
+    try:
+        with listener:
+            return Supervisor(config.workers, worker, config.grace).run()
+    finally:
+        sink.stop(FLUSH_TIMEOUT)

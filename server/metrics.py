@@ -30,6 +30,11 @@ class StatsCollector(Collector):
         for kind, count in sorted(s.errors.items()):
             errors.add_metric([kind], count)
         yield errors
+        yield CounterMetricFamily(
+            "coio_log_dropped",
+            "Log lines dropped while stderr was not taking them",
+            value=s.log_dropped(),
+        )
 
 
 def start_metrics(stats: Stats, host: str, port: int) -> WSGIServer:

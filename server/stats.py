@@ -13,6 +13,10 @@ def _no_connections() -> Iterable[ServerConnection]:
     return ()
 
 
+def _none_dropped() -> int:
+    return 0
+
+
 @dataclass(slots=True)
 class Stats:
     """Counters read by the stats line and /metrics.
@@ -30,6 +34,7 @@ class Stats:
     closed_chunks: int = 0
     errors: Counter[str] = field(default_factory=Counter)
     connections: Callable[[], Iterable[ServerConnection]] = _no_connections
+    log_dropped: Callable[[], int] = _none_dropped  # log lines dropped (stderr not taking them)
 
     def retire(self, conn: ServerConnection) -> None:
         """Fold a closed connection's counts into the totals."""

@@ -78,6 +78,7 @@ class Supervisor:
             except BaseException:  # a worker must never return into the parent's code
                 logging.getLogger("coio.server").exception("worker %d failed", index)
             finally:
+                logging.shutdown()  # write what is logged (a bounded wait)
                 sys.stdout.flush()
                 sys.stderr.flush()
                 os._exit(code)
