@@ -45,7 +45,7 @@ class CoioServer:
         self.stats = Stats()
         if log_sink is not None:
             self.stats.log_dropped = lambda: log_sink.dropped
-        self.handler = EchoHandler(self.stats, config.idle_timeout)
+        self.handler = make_handler(config, self.stats)
         self.server = Listener(
             listener if listener is not None else (config.host, config.port),
             self.handler,
@@ -149,6 +149,16 @@ class CoioServer:
             last = now
             if line:
                 log.info("%s", line)
+
+
+def make_handler(config: Config, stats: Stats) -> EchoHandler:
+    """The connection handler: the ordinary one, or (test-only) one that fails on purpose."""
+    if not config.faults & {"echo", "stale-close"}:
+        return EchoHandler(stats, config.idle_timeout)
+    from .faults import FaultyEchoHandler
+
+    log.warning("test faults on: %s", ", ".join(sorted(config.faults)))
+    return FaultyEchoHandler(stats, config.idle_timeout, faults=config.faults)
 
 
 def setup_logging(config: Config, worker: int | None = None) -> LogSink:

@@ -19,10 +19,12 @@ from .config import (
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_PORT,
     DEFAULT_STATS_INTERVAL,
+    FAULT_ENV,
     LISTEN_BACKLOG,
     MAX_CONNECTIONS_LIMIT,
     MAX_WORKERS,
     Config,
+    parse_faults,
 )
 from .errors import BindError
 
@@ -117,6 +119,10 @@ def parse_config(argv: Sequence[str] | None = None) -> Config:
         parser.error("--host: empty; give an address such as 127.0.0.1 or ::1")
     if args.workers > 1 and args.metrics_port is not None:
         parser.error("--metrics-port serves one process's figures: use it without --workers")
+    try:
+        faults = parse_faults(os.environ.get(FAULT_ENV, ""))
+    except ValueError as exc:
+        parser.error(f"${FAULT_ENV}: {exc}")
     if args.port is None:
         try:
             args.port = port_or_zero(os.environ.get("COIO_PORT", str(DEFAULT_PORT)))
@@ -132,6 +138,7 @@ def parse_config(argv: Sequence[str] | None = None) -> Config:
         metrics_port=args.metrics_port,
         log_level=args.log_level,
         workers=args.workers,
+        faults=faults,
     )
 
 

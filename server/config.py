@@ -19,6 +19,24 @@ MAX_WORKERS = 256
 DEFAULT_GRACE = 5.0
 DEFAULT_STATS_INTERVAL = 10.0
 
+# Test-only: faults the tests inject on purpose, named in this variable (comma-separated) and
+# read once at start (server/faults.py has the fault-injecting handler). Unset, the server
+# runs its ordinary code, with no check on any path.
+FAULT_ENV = "COIO_SERVER_FAULT"
+FAULTS = {
+    "echo": "a client whose data holds the marker line makes echo() raise",
+    "stale-close": "as echo, and that client is closed again after the next accept",
+}
+
+
+def parse_faults(text: str) -> frozenset[str]:
+    """The fault names in ``text`` ($COIO_SERVER_FAULT); ValueError names an unknown one."""
+    names = frozenset(name.strip() for name in text.split(",") if name.strip())
+    unknown = sorted(names - FAULTS.keys())
+    if unknown:
+        raise ValueError(f"unknown fault {unknown[0]!r} (one of {', '.join(FAULTS)})")
+    return names
+
 
 @dataclass(frozen=True, slots=True)
 class Config:
@@ -32,3 +50,4 @@ class Config:
     metrics_host: str = DEFAULT_HOST
     log_level: str = "info"
     workers: int = 1  # processes sharing the port; more than 1 adds a supervising parent
+    faults: frozenset[str] = frozenset()  # test-only, from $COIO_SERVER_FAULT (FAULTS)

@@ -94,6 +94,12 @@ def test_metrics_port_in_use_names_the_metrics_address() -> None:
     assert result.stdout == ""
 
 
+def test_unknown_fault_is_one_clear_line() -> None:
+    """A misspelt test-only $COIO_SERVER_FAULT is refused in one line, not ignored."""
+    result = run_cli("--port", "0", env={"COIO_SERVER_FAULT": "echo,ecko"})
+    assert_one_line_error(result, "$COIO_SERVER_FAULT: unknown fault 'ecko'")
+
+
 ROOT = os.geteuid() == 0
 
 
