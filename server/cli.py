@@ -173,7 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run_workers(config: Config) -> int:
     """Bind once here, then fork and supervise ``config.workers`` servers on that socket."""
     from .logsink import FLUSH_TIMEOUT, start_log_sink
-    from .workers import Supervisor, bind_listener, describe_address
+    from .workers import SLOW_START, Supervisor, bind_listener, describe_address
 
     sink = start_log_sink(config.log_level.upper(), "%(asctime)s %(levelname)s %(message)s")
     try:
@@ -188,8 +188,9 @@ def run_workers(config: Config) -> int:
 
         return run(config, listener, worker=index)
 
+    slow_start = SLOW_START if "slow-worker-start" in config.faults else 0.0
     try:
         with listener:
-            return Supervisor(config.workers, worker, config.grace).run()
+            return Supervisor(config.workers, worker, config.grace, slow_start).run()
     finally:
         sink.stop(FLUSH_TIMEOUT)

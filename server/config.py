@@ -26,6 +26,7 @@ FAULT_ENV = "COIO_SERVER_FAULT"
 FAULTS = {
     "echo": "a client whose data holds the marker line makes echo() raise",
     "stale-close": "as echo, and that client is closed again after the next accept",
+    "slow-worker-start": "a new worker pauses before asking to die with its parent",
 }
 
 

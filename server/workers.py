@@ -5,11 +5,19 @@ before anything forks), prints the listening line, and forks N workers that each
 from that socket (gevent's pre-fork pattern; the kernel hands each connection to a worker
 that is waiting in accept). The parent never imports gevent: it only waits for signals.
 
-- A worker that dies is started again; more than RESTART_LIMIT restarts within
-  RESTART_WINDOW seconds is a crash loop: the parent stops everything and exits 1.
+- A worker that crashes (killed by a signal, or a non-zero exit) is started again; more
+  than RESTART_LIMIT restarts within RESTART_WINDOW seconds is a crash loop: the parent
+  stops everything and exits 1.
+- A worker that exits 0 without being asked by the parent did not crash: a worker exits 0
+  only once SIGTERM or SIGINT has stopped it, so someone stopped it on purpose (an operator
+  retiring it, a service manager signalling the whole group): it is not restarted, which
+  would undo that, and it is not counted toward the crash loop. One line says so, and how
+  many workers still serve; when none is left the parent exits 0.
 - SIGTERM or SIGINT: each worker gets SIGTERM and stops as a single server does (idle
   clients closed at once, busy ones given the grace period); the parent exits 0 when
-  all have exited. Workers die with the parent if it is killed outright (PDEATHSIG).
+  all have exited.
+- Workers die with the parent if it is killed outright (PDEATHSIG), and a worker whose
+  parent died before it could ask for that (between fork and prctl) exits at once.
 """
 
 from __future__ import annotations
@@ -36,22 +44,40 @@ _SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGCHLD}
 _PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent() -> None:
-    """Ask Linux to SIGTERM this process when its parent dies (no orphans)."""
+# Test-only ($COIO_SERVER_FAULT=slow-worker-start): how long a new worker waits before
+# asking to die with its parent, so a test can kill the parent inside that window.
+SLOW_START = 1.0
+
+
+def _die_with_parent(parent: int) -> bool:
+    """Ask Linux to SIGTERM this process when ``parent`` dies (no orphans); False if it
+    already has: a death before the request sends no signal, so the worker must see to it."""
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
     except (OSError, AttributeError):  # not Linux: the parent still stops workers itself
         pass
+    return os.getppid() == parent
 
 
 class Supervisor:
-    """Forks ``count`` workers running ``target(index)`` and keeps them running."""
+    """Forks ``count`` workers running ``target(index)`` and keeps them running.
 
-    def __init__(self, count: int, target: Callable[[int], int], grace: float) -> None:
+    ``slow_start`` (test-only) is how long a new worker waits before asking to die with
+    its parent.
+    """
+
+    def __init__(
+        self,
+        count: int,
+        target: Callable[[int], int],
+        grace: float,
+        slow_start: float = 0.0,
+    ) -> None:
         self.count = count
         self.target = target
         self.grace = grace
+        self.slow_start = slow_start
         self.workers: dict[int, int] = {}  # pid -> worker index
         self._restarts: list[float] = []
 
@@ -68,15 +94,20 @@ class Supervisor:
     def _fork(self, index: int) -> None:
         sys.stdout.flush()
         sys.stderr.flush()
+        parent = os.getpid()
         pid = os.fork()
         if pid == 0:  # the worker
             code = 1
             try:
-                _die_with_parent()
-                signal.pthread_sigmask(signal.SIG_SETMASK, set())
-                code = self.target(index)
+                if self.slow_start:
+                    time.sleep(self.slow_start)
+                if _die_with_parent(parent):
+                    signal.pthread_sigmask(signal.SIG_SETMASK, set())
+                    code = self.target(index)
+                else:
+                    log.warning("worker %d: supervisor pid=%d is gone; exiting", index, parent)
             except BaseException:  # a worker must never return into the parent's code
-                logging.getLogger("coio.server").exception("worker %d failed", index)
+                log.exception("worker %d failed", index)
             finally:
                 logging.shutdown()  # write what is logged (a bounded wait)
                 sys.stdout.flush()
@@ -90,7 +121,19 @@ class Supervisor:
             info = signal.sigwaitinfo(_SIGNALS)
             if info.si_signo == signal.SIGCHLD:
                 for pid, index, status in self._reap():
-                    log.warning("worker %d pid=%d exited (%s); restarting", index, pid, status)
+                    if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
+                        log.warning(
+                            "worker %d pid=%d stopped by itself (exit code 0), not a crash:"
+                            " not restarted; %d of %d workers serving",
+                            index,
+                            pid,
+                            len(self.workers),
+                            self.count,
+                        )
+                        continue
+                    log.warning(
+                        "worker %d pid=%d exited (%s); restarting", index, pid, _describe(status)
+                    )
                     if self._crash_loop():
                         log.error(
                             "workers died %d times in %gs; stopping", RESTART_LIMIT, RESTART_WINDOW
@@ -98,13 +141,17 @@ class Supervisor:
                         self._stop_all(signal.SIGTERM)
                         return 1
                     self._fork(index)
+                if not self.workers:
+                    log.info("every worker has stopped; exiting")
+                    return 0
             else:
                 name = signal.Signals(info.si_signo).name
                 log.info("%s: stopping %d workers (grace %gs)", name, len(self.workers), self.grace)
                 self._stop_all(signal.SIGTERM)
                 return 0
 
-    def _reap(self) -> list[tuple[int, int, str]]:
+    def _reap(self) -> list[tuple[int, int, int]]:
+        """Collect exited workers: (pid, index, wait status) for each."""
         dead = []
         while self.workers:
             try:
@@ -115,7 +162,7 @@ class Supervisor:
                 break
             index = self.workers.pop(pid, None)
             if index is not None:
-                dead.append((pid, index, _describe(status)))
+                dead.append((pid, index, status))
         return dead
 
     def _crash_loop(self) -> bool:

@@ -14,8 +14,8 @@ import pytest
 from coio.address import parse_listening_line
 from coio.programs import program
 from coio.protocol import BANNER
-from coio.server.workers import RESTART_LIMIT, Supervisor
-from tests.support import ServerProcess, recv_exactly, running_server
+from coio.server.workers import RESTART_LIMIT, SLOW_START, Supervisor
+from tests.support import ServerProcess, recv_exactly, running_server, wait_until
 
 
 def workers_of(server: ServerProcess) -> set[int]:
@@ -147,6 +147,60 @@ def test_crash_loop_is_capped(caplog: pytest.LogCaptureFixture) -> None:
     assert len([r for r in started if " started " in r.getMessage()]) == 2 + RESTART_LIMIT
     assert "exited (exit code 3); restarting" in caplog.text
     assert "stopping" in caplog.text
+
+
+def test_workers_exiting_0_are_not_crashes(caplog: pytest.LogCaptureFixture) -> None:
+    """Workers that exit 0 by themselves are neither restarted nor a crash loop; parent exits 0."""
+    caplog.set_level(logging.INFO, logger="coio.server")
+    code = Supervisor(2, lambda index: 0, grace=0.5).run()
+    lines = [r.getMessage() for r in caplog.records]
+    assert code == 0
+    assert len([line for line in lines if re.match(r"worker \d started ", line)]) == 2
+    assert len([line for line in lines if "not a crash: not restarted" in line]) == 2
+    assert lines[-1] == "every worker has stopped; exiting"
+    assert "restarting" not in caplog.text
+
+
+def test_worker_stopped_on_purpose_stays_stopped() -> None:
+    """SIGTERM to a worker stops it for good (exit 0); SIGKILL to another, a crash, restarts it."""
+    with running_server("--workers", "2") as server:
+        stopped, killed = sorted(wait_for_workers(server, 2))
+        os.kill(stopped, signal.SIGTERM)
+        said = f"worker 1 pid={stopped} stopped by itself (exit code 0), not a crash: not restarted"
+        assert wait_until(lambda: said in server.log(), 10), server.log()
+        echo_once(server)  # the other worker serves
+        os.kill(killed, signal.SIGKILL)
+        restarted = f"pid={killed} exited (killed by SIGKILL); restarting"
+        assert wait_until(lambda: restarted in server.log(), 10), server.log()
+        assert wait_until(lambda: server.log().count(" serving on ") == 3, 10), server.log()
+        after = workers_of(server)
+        echo_once(server)
+        code = server.stop()
+        log = server.log()
+    assert len(after) == 1
+    assert not after & {stopped, killed}
+    assert "1 of 2 workers serving" in log
+    assert code == 0
+
+
+def test_worker_whose_parent_died_before_it_asked_to_die_with_it_exits() -> None:
+    """The parent killed between a worker's fork and its prctl: the worker sees it and exits."""
+    # Test-only: each new worker waits SLOW_START seconds before its prctl.
+    env = {"COIO_SERVER_FAULT": "slow-worker-start"}
+    with running_server("--workers", "2", env=env) as server:
+        assert wait_until(lambda: len(workers_of(server)) == 2, 10)
+        pids = workers_of(server)
+        os.kill(server.pid, signal.SIGKILL)  # inside the window: neither worker has asked yet
+        server.proc.wait(10)
+        try:
+            wait_until(lambda: not any(alive(pid) for pid in pids), SLOW_START + 10)
+            orphans = [pid for pid in pids if alive(pid)]
+        finally:
+            for pid in pids:
+                if alive(pid):
+                    os.kill(pid, signal.SIGKILL)
+        assert orphans == [], f"workers outlived their parent: {orphans}"
+        assert wait_until(lambda: server.log().count(" is gone; exiting") == 2, 5), server.log()
 
 
 def test_port_in_use_with_workers_is_one_line() -> None:
