@@ -6,7 +6,7 @@ import logging
 import signal
 import socket
 import time
-from typing import TextIO, cast
+from typing import TYPE_CHECKING, TextIO, cast
 
 import gevent
 from gevent.event import Event
@@ -21,6 +21,9 @@ from .listener import Listener
 from .logsink import FLUSH_TIMEOUT, LogSink, start_log_sink
 from .metrics import start_metrics
 from .stats import Stats, StatsReporter
+
+if TYPE_CHECKING:
+    from .shared_metrics import WorkerMetrics
 
 log = logging.getLogger("coio.server")
 
@@ -58,6 +61,7 @@ class CoioServer:
             self.server.max_accept = 1
         self._stopping = False
         self._stopped = Event()
+        self._shared_metrics: WorkerMetrics | None = None
 
     def start(self, announce: bool = True) -> None:
         """Bind and start accepting; raise BindError if an address cannot be used.
@@ -79,7 +83,13 @@ class CoioServer:
         except OSError as exc:
             raise BindError(config.host, config.port, exc) from exc
         metrics_said = None
-        if config.metrics_port is not None:
+        if config.metrics_port is not None and config.workers > 1:
+            # The supervisor serves /metrics: this worker adds its figures to the shared files.
+            from .shared_metrics import WorkerMetrics
+
+            self._shared_metrics = WorkerMetrics()
+            gevent.spawn(self._share_metrics, self._shared_metrics)
+        elif config.metrics_port is not None:
             try:
                 metrics = start_metrics(self.stats, config.metrics_host, config.metrics_port)
             except OSError as exc:
@@ -104,6 +114,8 @@ class CoioServer:
         if self.config.idle_timeout is not None:
             gevent.spawn(self._sweep_idle, self.config.idle_timeout)
         self._stopped.wait()
+        if self._shared_metrics is not None:
+            self._shared_metrics.share(self.stats)  # the final figures, not a second old
 
     def request_stop(self, name: str) -> None:
         if self._stopping:
@@ -131,6 +143,13 @@ class CoioServer:
         deadline = time.monotonic() + timeout
         while self.handler.live and time.monotonic() < deadline:
             gevent.sleep(0.01)
+
+    def _share_metrics(self, metrics: WorkerMetrics) -> None:
+        from .shared_metrics import SHARE_EVERY
+
+        while True:
+            gevent.sleep(SHARE_EVERY)
+            metrics.share(self.stats)
 
     def _sweep_idle(self, timeout: float) -> None:
         # Clients hold no greenlet to time out in; a sweep several times per timeout

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import os
 import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from coio import __version__
-from coio.address import format_address, listening_line
+from coio.address import format_address, listening_line, metrics_line
 from coio.args import bounded_float, bounded_int, port_or_zero
 
 from .config import (
@@ -97,8 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--metrics-port",
         type=port_or_zero,
         default=None,
-        help="serve Prometheus metrics on this port, on 127.0.0.1; 0 picks a free one "
-        "(default: off)",
+        help="serve Prometheus metrics on this port, on 127.0.0.1; 0 picks a free one; "
+        "with --workers, the sum of every worker's (default: off)",
     )
     parser.add_argument(
         "--workers",
@@ -117,8 +118,6 @@ def parse_config(argv: Sequence[str] | None = None) -> Config:
     args = parser.parse_args(argv)
     if not args.host.strip():
         parser.error("--host: empty; give an address such as 127.0.0.1 or ::1")
-    if args.workers > 1 and args.metrics_port is not None:
-        parser.error("--metrics-port serves one process's figures: use it without --workers")
     try:
         faults = parse_faults(os.environ.get(FAULT_ENV, ""))
     except ValueError as exc:
@@ -171,7 +170,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run_workers(config: Config) -> int:
-    """Bind once here, then fork and supervise ``config.workers`` servers on that socket."""
+    """Bind once here, then fork and supervise ``config.workers`` servers on that socket.
+
+    With --metrics-port this process serves /metrics, summing what the workers share.
+    """
+    import logging
+
     from .logsink import FLUSH_TIMEOUT, start_log_sink
     from .workers import SLOW_START, Supervisor, bind_listener, describe_address
 
@@ -180,17 +184,45 @@ def run_workers(config: Config) -> int:
         listener = bind_listener(config.host, config.port, LISTEN_BACKLOG)
     except OSError as exc:
         raise BindError(config.host, config.port, exc) from exc
-    host, port = describe_address(listener)
-    print(listening_line(host, port), flush=True)
+    with listener, contextlib.ExitStack() as cleanup:
+        on_exit, metrics_said = None, None
+        if config.metrics_port is not None:
+            on_exit, metrics_said = serve_workers_metrics(config, config.metrics_port, cleanup)
+        host, port = describe_address(listener)
+        print(listening_line(host, port), flush=True)
+        if metrics_said is not None:
+            logging.getLogger("coio.server").info("%s", metrics_said)
 
-    def worker(index: int) -> int:
-        from .app import run  # imported after the fork: each worker has its own gevent hub
+        def worker(index: int) -> int:
+            from .app import run  # imported after the fork: each worker has its own gevent hub
 
-        return run(config, listener, worker=index)
+            return run(config, listener, worker=index)
 
-    slow_start = SLOW_START if "slow-worker-start" in config.faults else 0.0
+        slow_start = SLOW_START if "slow-worker-start" in config.faults else 0.0
+        try:
+            return Supervisor(config.workers, worker, config.grace, on_exit, slow_start).run()
+        finally:
+            sink.stop(FLUSH_TIMEOUT)
+
+
+def serve_workers_metrics(
+    config: Config, port: int, cleanup: contextlib.ExitStack
+) -> tuple[Callable[[int], None], str]:
+    """Serve /metrics summed over the workers (shared_metrics), undone by ``cleanup``; return
+    what to call as each worker exits, and the line naming the page."""
+    import shutil
+
+    from . import shared_metrics
+
+    directory = shared_metrics.make_metrics_dir()  # before any fork: workers inherit it
+    cleanup.callback(shutil.rmtree, directory, ignore_errors=True)
     try:
-        with listener:
-            return Supervisor(config.workers, worker, config.grace, slow_start).run()
-    finally:
-        sink.stop(FLUSH_TIMEOUT)
+        server, (host, bound) = shared_metrics.serve_metrics(directory, config.metrics_host, port)
+    except OSError as exc:
+        raise BindError(config.metrics_host, port, exc) from exc
+    cleanup.callback(shared_metrics.stop_serving, server)
+
+    def worker_exited(pid: int) -> None:
+        shared_metrics.worker_exited(directory, pid)
+
+    return worker_exited, metrics_line(host, bound)

@@ -63,8 +63,8 @@ def _die_with_parent(parent: int) -> bool:
 class Supervisor:
     """Forks ``count`` workers running ``target(index)`` and keeps them running.
 
-    ``slow_start`` (test-only) is how long a new worker waits before asking to die with
-    its parent.
+    ``on_exit(pid)`` is called for each worker that has exited, once reaped. ``slow_start``
+    (test-only) is how long a new worker waits before asking to die with its parent.
     """
 
     def __init__(
@@ -72,11 +72,13 @@ class Supervisor:
         count: int,
         target: Callable[[int], int],
         grace: float,
+        on_exit: Callable[[int], None] | None = None,
         slow_start: float = 0.0,
     ) -> None:
         self.count = count
         self.target = target
         self.grace = grace
+        self.on_exit = on_exit
         self.slow_start = slow_start
         self.workers: dict[int, int] = {}  # pid -> worker index
         self._restarts: list[float] = []
@@ -163,6 +165,8 @@ class Supervisor:
             index = self.workers.pop(pid, None)
             if index is not None:
                 dead.append((pid, index, status))
+                if self.on_exit is not None:
+                    self.on_exit(pid)
         return dead
 
     def _crash_loop(self) -> bool:

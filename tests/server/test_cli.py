@@ -74,7 +74,6 @@ def test_port_in_use_is_one_clear_line() -> None:
         (["--metrics-port", "-1"], "port must be 0-65535"),
         (["--workers", "0"], "must be 1-256, got 0"),
         (["--workers", "1000"], "must be 1-256, got 1000"),
-        (["--workers", "2", "--metrics-port", "0"], "use it without --workers"),
         (["--workers", "2", "--host", "no-such-host.invalid"], "unknown host"),
     ],
 )
@@ -83,13 +82,14 @@ def test_bad_flags_are_one_clear_line(args: list[str], needle: str) -> None:
     assert_one_line_error(run_cli(*args), needle)
 
 
-def test_metrics_port_in_use_names_the_metrics_address() -> None:
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_metrics_port_in_use_names_the_metrics_address(workers: str) -> None:
     """A busy --metrics-port is one line naming that port, before any listening line."""
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        result = run_cli("--port", "0", "--metrics-port", str(port))
+        result = run_cli("--port", "0", "--metrics-port", str(port), "--workers", workers)
     assert_one_line_error(result, f"cannot listen on 127.0.0.1:{port}: the port is already in use")
     assert result.stdout == ""
 

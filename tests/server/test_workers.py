@@ -6,8 +6,10 @@ import logging
 import os
 import re
 import signal
+import socket
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -15,6 +17,7 @@ from coio.address import parse_listening_line
 from coio.programs import program
 from coio.protocol import BANNER
 from coio.server.workers import RESTART_LIMIT, SLOW_START, Supervisor
+from tests.server.test_metrics import scrape
 from tests.support import ServerProcess, recv_exactly, running_server, wait_until
 
 
@@ -40,6 +43,35 @@ def echo_once(server: ServerProcess, line: bytes = b"hello\n") -> None:
         assert recv_exactly(sock, len(BANNER)) == BANNER
         sock.sendall(line)
         assert recv_exactly(sock, len(line)) == line.upper()
+
+
+def served_by(server: ServerProcess) -> dict[str, int]:
+    """How many connections each worker (w1, w2, ...) has logged taking."""
+    counts: dict[str, int] = {}
+    for worker in re.findall(r" (w\d+) connect id=", server.log()):
+        counts[worker] = counts.get(worker, 0) + 1
+    return counts
+
+
+def clients_on_every_worker(
+    server: ServerProcess, workers: int, at_least: int = 40, batch: int = 20, most: int = 400
+) -> list[socket.socket]:
+    """Open clients, each past one echo, until ``at_least`` are open and each of ``workers``
+    workers has logged taking some; the kernel decides who takes which, so more may be needed."""
+    clients: list[socket.socket] = []
+    while len(clients) < most:
+        for _ in range(batch):
+            sock = server.connect()
+            clients.append(sock)
+            assert recv_exactly(sock, len(BANNER)) == BANNER
+            sock.sendall(b"spread\n")
+            assert recv_exactly(sock, 7) == b"SPREAD\n"
+        if len(clients) < at_least:
+            continue
+        logged = wait_until(lambda: sum(served_by(server).values()) == len(clients), 5)
+        if logged and len(served_by(server)) == workers:
+            return clients
+    raise AssertionError(f"{len(clients)} clients, taken by {served_by(server)}")
 
 
 def alive(pid: int) -> bool:
@@ -201,6 +233,52 @@ def test_worker_whose_parent_died_before_it_asked_to_die_with_it_exits() -> None
                     os.kill(pid, signal.SIGKILL)
         assert orphans == [], f"workers outlived their parent: {orphans}"
         assert wait_until(lambda: server.log().count(" is gone; exiting") == 2, 5), server.log()
+
+
+def test_metrics_sum_every_worker() -> None:
+    """--workers 2 --metrics-port: one /metrics page sums what both workers served."""
+    with running_server("--workers", "2", "--metrics-port", "0") as server:
+        pids = wait_for_workers(server, 2)
+        clients = clients_on_every_worker(server, 2)
+        taken = served_by(server)
+        n = len(clients)
+        busy = wait_for_samples(
+            server,
+            {"coio_connections_total": n, "coio_connections_live": n, "coio_lines_total": n},
+        )
+        for sock in clients:
+            sock.close()
+        idle = wait_for_samples(server, {"coio_connections_live": 0})
+        shared = {Path(line.split()[-1]).parent for pid in pids for line in _maps(pid)}
+        code = server.stop()
+    print(f"\n{len(clients)} clients taken by {taken}; /metrics counted {busy}")
+    assert set(taken) == {"w1", "w2"}
+    assert busy["coio_connections_total"] == len(clients) == sum(taken.values())
+    assert busy["coio_connections_live"] == len(clients)
+    assert busy["coio_received_bytes_total"] == len(clients) * len(b"spread\n")
+    assert busy["coio_lines_total"] == len(clients)
+    assert idle["coio_connections_live"] == 0
+    assert code == 0
+    assert len(shared) == 1  # both workers wrote to one directory...
+    assert not any(path.exists() for path in shared)  # ...which the parent removed
+
+
+def wait_for_samples(server: ServerProcess, expected: dict[str, float]) -> dict[str, float]:
+    """Scrape until every sample in ``expected`` has its value (workers share once a second)."""
+    samples: dict[str, float] = {}
+
+    def arrived() -> bool:
+        samples.update(scrape(server))
+        return all(samples.get(name) == value for name, value in expected.items())
+
+    wait_until(arrived, 5, 0.1)
+    return samples
+
+
+def _maps(pid: int) -> list[str]:
+    """The lines of /proc/PID/maps naming prometheus_client's shared files."""
+    with open(f"/proc/{pid}/maps") as f:
+        return [line.strip() for line in f if "/coio-metrics-" in line]
 
 
 def test_port_in_use_with_workers_is_one_line() -> None:
