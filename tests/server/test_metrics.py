@@ -10,7 +10,7 @@ import urllib.request
 
 from coio.address import parse_metrics_line
 from coio.protocol import BANNER
-from tests.support import ServerProcess, recv_exactly, running_server
+from tests.support import ServerProcess, recv_exactly, running_server, wait_until
 
 SAMPLE = re.compile(r"^(\w+)(\{[^}]*\})? (\S+)$", re.MULTILINE)
 
@@ -78,19 +78,32 @@ def test_connect_and_disconnect_log_lines() -> None:
 
 def test_stats_line_only_when_something_changed() -> None:
     """The stats line names live/total and rates, and is not repeated while nothing moves."""
-    with running_server("--stats-interval", "0.2") as server:
+    # The quiet span is the server's own: it ends when --idle-timeout closes the client, a
+    # change the next stats line reports; the log's timestamps show how long it lasted.
+    interval, idle = 0.2, 1.0
+    args = ("--stats-interval", str(interval), "--idle-timeout", str(idle))
+    with running_server(*args) as server:
         sock = server.connect()
         recv_exactly(sock, len(BANNER))
         for _ in range(10):
             sock.sendall(b"line\n")
             recv_exactly(sock, 5)
-        time.sleep(0.5)
-        quiet_from = server.log().count(" stats ")
-        time.sleep(0.6)  # three intervals with nothing happening
-        quiet_to = server.log().count(" stats ")
+        assert wait_until(lambda: "reason=idle-timeout" in server.log(), idle + 5), server.log()
+        assert wait_until(lambda: "stats live=0" in server.log(), 5), server.log()
         sock.close()
         log = server.log()
     line = re.search(r"stats live=1 total=1 new=1 msgs/s=\d+ in_B/s=\d+ out_B/s=\d+", log)
     assert line is not None, log
-    assert quiet_from >= 1
-    assert quiet_to == quiet_from
+    quiet = log[log.index(line.group()) + len(line.group()) : log.index("reason=idle-timeout")]
+    assert " stats " not in quiet, log  # nothing moved: no line
+    spoke = _when(log, "stats live=1 total=1 new=1")
+    closed = _when(log, "reason=idle-timeout")
+    assert closed - spoke >= 3 * interval, log  # quiet for three intervals at least
+
+
+def _when(log: str, phrase: str) -> float:
+    """The time of day (seconds) of the first log line holding ``phrase``."""
+    stamp = re.search(rf"^\S+ (\d\d):(\d\d):(\d\d),(\d\d\d) .*{re.escape(phrase)}", log, re.M)
+    assert stamp is not None, log
+    hours, minutes, seconds, millis = (int(x) for x in stamp.groups())
+    return hours * 3600 + minutes * 60 + seconds + millis / 1000

@@ -8,8 +8,10 @@ import re
 import signal
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -89,31 +91,42 @@ def test_workers_share_the_port_and_print_one_line() -> None:
         [*program("coio-server"), "--port", "0", "--workers", "2"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        text=True,
     )
+    assert proc.stdout is not None
+    assert proc.stderr is not None
+    first = proc.stdout.readline()
+    address = parse_listening_line(first)
+    if address is None:
+        proc.kill()
+        proc.communicate()
+        raise AssertionError(first)
+    server = ServerProcess(proc, *address)
+    out: list[bytes] = []
+    server._out_thread = _read_lines(proc.stdout, out)
+    server._log_thread = _read_lines(proc.stderr, server._log)
     try:
-        first = proc.stdout.readline() if proc.stdout else ""
-        address = parse_listening_line(first)
-        assert address is not None, first
         assert address[0] == "127.0.0.1"
-        server = ServerProcess(proc, *address)  # type: ignore[arg-type]
         wait_for_workers(server, 2)
-        time.sleep(0.3)  # both workers are accepting
-        clients = [server.connect() for _ in range(40)]
-        for sock in clients:
-            assert recv_exactly(sock, len(BANNER)) == BANNER
-            sock.sendall(b"spread\n")
-            assert recv_exactly(sock, 7) == b"SPREAD\n"
-        for sock in clients:
+        for sock in clients_on_every_worker(server, 2):
             sock.close()
     finally:
-        proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=20)
-    assert proc.returncode == 0
-    assert out == ""  # nothing after the one listening line
+        code = server.stop()
+    err = server.log()
+    assert code == 0
+    assert out == []  # nothing after the one listening line
     assert "listening" not in err
     assert {"w1", "w2"} <= set(re.findall(r" (w\d) connect id=", err))
     assert "Traceback" not in err
+
+
+def _read_lines(stream: IO[bytes], sink: list[bytes]) -> threading.Thread:
+    def read() -> None:
+        for line in iter(stream.readline, b""):
+            sink.append(line)
+
+    thread = threading.Thread(target=read, daemon=True)
+    thread.start()
+    return thread
 
 
 def test_killed_worker_is_replaced() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
+import itertools
 import socket
 import subprocess
 import sys
@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from coio.protocol import upper_bytes
+from tests.server.test_metrics import scrape
 from tests.stress.probe import (
     echo_rtts,
     fd_count,
@@ -22,11 +23,15 @@ from tests.stress.probe import (
     rss_kb,
     welcomed,
 )
-from tests.support import ServerProcess, recv_until_eof, wait_until
+from tests.support import ServerProcess, recv_until_eof, running_server, wait_until
 
 pytestmark = pytest.mark.stress
 
 MB = 1024 * 1024
+# A never-reading client's send that takes nothing for this long, several times in a row,
+# means every buffer between it and the server is full.
+STALL = 0.05
+STALLS_WHEN_FULL = 3
 # Text with 1-, 2- and 3-byte characters, and one that grows when uppercased (ß -> SS).
 MIXED = "straße é 中文 ǆ plain ascii words ".encode()
 
@@ -81,25 +86,30 @@ def test_sender_that_never_reads(server: ServerProcess) -> None:
     base = rss_kb(server.pid)
     stop = threading.Event()
     accepted = [0]
+    stalls = [0]  # sends in a row that took nothing for STALL seconds
 
     def flood(sock: socket.socket) -> None:
-        sock.settimeout(0.05)
+        sock.settimeout(STALL)
         chunk = b"never read " * 6000
         while not stop.is_set():
-            with contextlib.suppress(TimeoutError):
+            try:
                 accepted[0] += sock.send(chunk)
+                stalls[0] = 0
+            except TimeoutError:
+                stalls[0] += 1
 
     with welcomed(server.address) as hog, RssSampler(server.pid) as rss:
         flooder = threading.Thread(target=flood, args=(hog,))
         flooder.start()
-        time.sleep(0.5)  # let every buffer on the path fill
+        # Every buffer on the path is full once sends in a row take nothing at all.
+        filled = wait_until(lambda: stalls[0] >= STALLS_WHEN_FULL, 10, STALL / 2)
+        stalled_at = accepted[0]
         with welcomed(server.address) as other:
             rtts = echo_rtts(other, 1000, b"hello while flooded\n")
-        stalled_at = accepted[0]
-        time.sleep(0.5)
         still = accepted[0]
         stop.set()
         flooder.join(5)
+    assert filled, f"the hog's sends never stalled: {accepted[0] / MB:.1f} MB taken"
     p99 = percentile(rtts, 99)
     growth = rss.peak - base
     print(
@@ -107,34 +117,47 @@ def test_sender_that_never_reads(server: ServerProcess) -> None:
         f" server RSS growth {growth} kB; other client's echo p50 {ms(percentile(rtts, 50))}"
         f" p99 {ms(p99)} (1000 echoes)"
     )
-    assert still == stalled_at  # backpressure: the server stopped reading from the hog
+    assert still == stalled_at  # backpressure: nothing more read from the hog meanwhile
     assert still < 64 * MB  # only kernel socket buffers' worth got in
     assert growth < 8 * 1024
     assert p99 < 0.1
 
 
-def test_streamer_does_not_starve_others(server: ServerProcess) -> None:
+def test_streamer_does_not_starve_others() -> None:
     """A client streaming and reading flat out keeps another client's echo p99 under 100 ms."""
-    streamer = subprocess.Popen(
-        [sys.executable, "-m", "coio.loadgen.streamer", server.host, str(server.port), "3"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        time.sleep(0.5)
-        with welcomed(server.address) as other:
-            rtts = echo_rtts(other, 1000, b"am i starved\n")
-    finally:
-        out, _ = streamer.communicate(timeout=30)
+    with running_server("--metrics-port", "0") as server:
+        streamer = subprocess.Popen(
+            [sys.executable, "-m", "coio.loadgen.streamer", server.host, str(server.port), "3"],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            # Probe only once the streamer is moving bytes through the server.
+            assert wait_until(lambda: received(server) > 4 * MB, 10), received(server)
+            moved = [received(server)]
+            with welcomed(server.address) as other:
+                rtts = echo_rtts(other, 500, b"am i starved\n")
+                moved.append(received(server))
+                rtts += echo_rtts(other, 500, b"am i starved\n")
+                moved.append(received(server))
+        finally:
+            out, _ = streamer.communicate(timeout=30)
     echoed = int(out.split()[0])
+    during = [(b - a) / MB for a, b in itertools.pairwise(moved)]
     p99 = percentile(rtts, 99)
     print(
-        f"\nflat-out streamer echoed {echoed / MB:.0f} MB; other client's p50"
-        f" {ms(percentile(rtts, 50))} p99 {ms(p99)} max {ms(max(rtts))}"
+        f"\nflat-out streamer echoed {echoed / MB:.0f} MB, of which"
+        f" {' + '.join(f'{mb:.0f}' for mb in during)} MB in each half of the probes;"
+        f" other client's p50 {ms(percentile(rtts, 50))} p99 {ms(p99)} max {ms(max(rtts))}"
     )
     assert streamer.returncode == 0
-    assert echoed > 10 * MB  # it really was streaming meanwhile
+    assert all(mb > 1 for mb in during)  # it was streaming all through the probes
     assert p99 < 0.1
+
+
+def received(server: ServerProcess) -> float:
+    """The server's count of bytes received, from /metrics."""
+    return scrape(server)["coio_received_bytes_total"]
 
 
 def test_resets_mid_stream_leak_nothing(server: ServerProcess) -> None:
