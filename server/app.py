@@ -14,12 +14,11 @@ from gevent.event import Event
 from coio.address import format_address, listening_line, metrics_line
 from coio.fds import raise_fd_limit
 
-from .config import LISTEN_BACKLOG, Config
+from .config import Config
 from .errors import BindError
-from .handler import EchoHandler
-from .listener import Listener
 from .logsink import FLUSH_TIMEOUT, LogSink, start_log_sink
 from .metrics import start_metrics
+from .models import make_model
 from .stats import Stats, StatsReporter
 
 if TYPE_CHECKING:
@@ -32,7 +31,8 @@ FD_HEADROOM = 64
 
 
 class CoioServer:
-    """A gevent StreamServer capped at --max-connections, live stats and a signal-driven stop."""
+    """One IO model (--model) serving clients, with live stats, metrics and a signal-driven
+    stop; the hub in this thread runs the lifecycle whatever the model."""
 
     def __init__(
         self,
@@ -48,17 +48,10 @@ class CoioServer:
         self.stats = Stats()
         if log_sink is not None:
             self.stats.log_dropped = lambda: log_sink.dropped
-        self.handler = make_handler(config, self.stats)
-        self.server = Listener(
-            listener if listener is not None else (config.host, config.port),
-            self.handler,
-            config.max_connections,
-            backlog=None if listener is not None else LISTEN_BACKLOG,
-        )
-        if listener is not None:
-            # Workers share the socket: taking one connection per wakeup leaves the rest of a
-            # burst to the other workers (all are woken) instead of the first one awake.
-            self.server.max_accept = 1
+        if config.faults:
+            log.warning("test faults on: %s", ", ".join(sorted(config.faults)))
+        self.model = make_model(config.model, config, self.stats, listener)
+        self.stats.model = config.model
         self._stopping = False
         self._stopped = Event()
         self._shared_metrics: WorkerMetrics | None = None
@@ -79,9 +72,10 @@ class CoioServer:
             )
         config = self.config
         try:
-            self.server.start()
+            host, port = self.model.start()
         except OSError as exc:
             raise BindError(config.host, config.port, exc) from exc
+        self.stats.waiting = self.model.waiting
         metrics_said = None
         if config.metrics_port is not None and config.workers > 1:
             # The supervisor serves /metrics: this worker adds its figures to the shared files.
@@ -93,11 +87,10 @@ class CoioServer:
             try:
                 metrics = start_metrics(self.stats, config.metrics_host, config.metrics_port)
             except OSError as exc:
-                self.server.close()
+                self.model.shutdown(0)
                 raise BindError(config.metrics_host, config.metrics_port, exc) from exc
             mhost, mport = metrics.socket.getsockname()[:2]
             metrics_said = metrics_line(mhost, mport)
-        host, port = self.server.socket.getsockname()[:2]
         if announce:
             print(listening_line(host, port), flush=True)
         else:
@@ -113,7 +106,10 @@ class CoioServer:
             gevent.spawn(self._report_stats)
         if self.config.idle_timeout is not None:
             gevent.spawn(self._sweep_idle, self.config.idle_timeout)
-        self._stopped.wait()
+        # With a timeout: where clients are served from threads, nothing else may keep the
+        # hub's loop alive, and a wait with no timer would end it.
+        while not self._stopped.wait(timeout=1.0):
+            pass
         if self._shared_metrics is not None:
             self._shared_metrics.share(self.stats)  # the final figures, not a second old
 
@@ -132,17 +128,8 @@ class CoioServer:
     def _stop(self) -> None:
         # Stop accepting, then let every client finish its echo and close; after the grace
         # period, close whoever is left (a client that never reads its echo, say).
-        self.server.close()
-        self.handler.stop()
-        self._wait_for_clients(self.config.grace)
-        self.handler.close_all()
-        self._wait_for_clients(1.0)
+        self.model.shutdown(self.config.grace)
         self._stopped.set()
-
-    def _wait_for_clients(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while self.handler.live and time.monotonic() < deadline:
-            gevent.sleep(0.01)
 
     def _share_metrics(self, metrics: WorkerMetrics) -> None:
         from .shared_metrics import SHARE_EVERY
@@ -152,11 +139,11 @@ class CoioServer:
             metrics.share(self.stats)
 
     def _sweep_idle(self, timeout: float) -> None:
-        # Clients hold no greenlet to time out in; a sweep several times per timeout
-        # closes each within a quarter of the timeout of its due time.
+        # One sweep for every model (no per-read timer on the hot path), several times per
+        # timeout: each client is closed within a quarter of the timeout of its due time.
         while True:
             gevent.sleep(min(timeout / 4, 1.0))
-            self.handler.close_idle(timeout)
+            self.model.close_idle(timeout)
 
     def _report_stats(self) -> None:
         reporter = StatsReporter(self.stats)
@@ -168,16 +155,6 @@ class CoioServer:
             last = now
             if line:
                 log.info("%s", line)
-
-
-def make_handler(config: Config, stats: Stats) -> EchoHandler:
-    """The connection handler: the ordinary one, or (test-only) one that fails on purpose."""
-    if not config.faults & {"echo", "stale-close"}:
-        return EchoHandler(stats, config.idle_timeout)
-    from .faults import FaultyEchoHandler
-
-    log.warning("test faults on: %s", ", ".join(sorted(config.faults)))
-    return FaultyEchoHandler(stats, config.idle_timeout, faults=config.faults)
 
 
 def setup_logging(config: Config, worker: int | None = None) -> LogSink:

@@ -28,6 +28,7 @@ from .config import (
     parse_faults,
 )
 from .errors import BindError
+from .models import DEFAULT_MODEL, MODELS
 
 PROG = "coio-server"
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -108,6 +109,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="server processes sharing the port, restarted if they die; --max-connections "
         "applies to each (default: %(default)s)",
     )
+    parser.add_argument(
+        "--model",
+        choices=list(MODELS),
+        default=DEFAULT_MODEL,
+        help="how clients are served, the IO lesson: "
+        + "; ".join(f"{name}: {what}" for name, what in MODELS.items()),
+    )
     parser.add_argument("--log-level", choices=LOG_LEVELS, default="info", help="(default: info)")
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     return parser
@@ -138,6 +146,7 @@ def parse_config(argv: Sequence[str] | None = None) -> Config:
         log_level=args.log_level,
         workers=args.workers,
         faults=faults,
+        model=args.model,
     )
 
 

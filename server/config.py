@@ -51,4 +51,5 @@ class Config:
     metrics_host: str = DEFAULT_HOST
     log_level: str = "info"
     workers: int = 1  # processes sharing the port; more than 1 adds a supervising parent
+    model: str = "gevent"  # how clients are served: one of server.models.MODELS
     faults: frozenset[str] = frozenset()  # test-only, from $COIO_SERVER_FAULT (FAULTS)

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 from gevent.pywsgi import WSGIServer
-from prometheus_client import CollectorRegistry, make_wsgi_app
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client import CollectorRegistry, ProcessCollector, make_wsgi_app
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    InfoMetricFamily,
+    Metric,
+)
 from prometheus_client.registry import Collector
 
 from .stats import Stats
@@ -30,6 +36,16 @@ class StatsCollector(Collector):
         for kind, count in sorted(s.errors.items()):
             errors.add_metric([kind], count)
         yield errors
+        yield GaugeMetricFamily(
+            "coio_clients_waiting",
+            "Clients connected but not yet accepted: in the listen backlog, no banner yet",
+            value=s.waiting(),
+        )
+        yield GaugeMetricFamily("coio_threads", "OS threads of the server process", value=threads())
+        if s.model:
+            info = InfoMetricFamily("coio_server", "How this server serves its clients")
+            info.add_metric([], {"model": s.model})
+            yield info
         yield CounterMetricFamily(
             "coio_log_dropped",
             "Log lines dropped while stderr was not taking them",
@@ -37,10 +53,26 @@ class StatsCollector(Collector):
         )
 
 
+def threads() -> int:
+    """This process's OS threads (the kernel's count, not only Python's)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("Threads:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return threading.active_count()
+
+
 def start_metrics(stats: Stats, host: str, port: int) -> WSGIServer:
-    """Serve /metrics on host:port in the background; return the started server."""
+    """Serve /metrics on host:port in the background; return the started server.
+
+    Beside coio's own figures, prometheus_client's process collector: memory, CPU, open fds.
+    """
     registry = CollectorRegistry(auto_describe=True)
     registry.register(StatsCollector(stats))
+    ProcessCollector(registry=registry)
     server = WSGIServer((host, port), make_wsgi_app(registry), log=None, error_log=None)
     server.start()
     return server

@@ -35,6 +35,8 @@ class Stats:
     errors: Counter[str] = field(default_factory=Counter)
     connections: Callable[[], Iterable[ServerConnection]] = _no_connections
     log_dropped: Callable[[], int] = _none_dropped  # log lines dropped (stderr not taking them)
+    waiting: Callable[[], int] = _none_dropped  # clients in the listen backlog, not yet accepted
+    model: str = ""  # the IO model serving (--model)
 
     def retire(self, conn: ServerConnection) -> None:
         """Fold a closed connection's counts into the totals."""

@@ -4,7 +4,8 @@
 --workers) an already bound listener, and offers the same four calls: `start()` binds and
 begins serving (returning the bound address), `live` counts clients, `close_idle(seconds)`
 ends clients quiet that long, and `shutdown(grace)` stops accepting, ends quiet clients at
-once and busy ones once quiet, and cuts whoever is left after ``grace``.
+once and busy ones once quiet, and cuts whoever is left after ``grace``; `waiting()` counts
+clients connected but not yet accepted (in the listen backlog, no banner yet).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ class Model(Protocol):
 
     @property
     def live(self) -> int: ...
+
+    def waiting(self) -> int: ...
 
     def start(self) -> tuple[str, int]: ...
 

@@ -14,7 +14,7 @@ import threading
 
 from ..config import Config
 from ..stats import Stats
-from .book import Book
+from .book import Book, accept_queue
 from .threaded import (
     close_idle,
     end_by_shutdown,
@@ -31,22 +31,30 @@ class BlockingModel:
     name = "blocking"
 
     def __init__(self, config: Config, stats: Stats, listener: socket.socket | None) -> None:
-        self.book = Book(stats)
-        self.sock = listen(config, listener)
+        self.book = Book(stats, config.faults)
+        self._config = config
+        self._listener = listener
+        self.sock: socket.socket | None = None  # bound by start()
 
     @property
     def live(self) -> int:
         return self.book.live
 
+    def waiting(self) -> int:
+        return accept_queue(self.sock)
+
     def start(self) -> tuple[str, int]:
-        threading.Thread(target=self._serve_in_turn, name="serve", daemon=True).start()
-        host, port = self.sock.getsockname()[:2]
+        self.sock = sock = listen(self._config, self._listener)
+        threading.Thread(
+            target=self._serve_in_turn, args=(sock,), name="serve", daemon=True
+        ).start()
+        host, port = sock.getsockname()[:2]
         return host, port
 
-    def _serve_in_turn(self) -> None:
+    def _serve_in_turn(self, listener: socket.socket) -> None:
         while True:
             try:
-                sock, address = self.sock.accept()
+                sock, address = listener.accept()
             except OSError:  # the listener was shut: stop
                 return
             serve_blocking(self.book, self.book.opened(address, sock), sock)
@@ -55,5 +63,6 @@ class BlockingModel:
         return close_idle(self.book, timeout)
 
     def shutdown(self, grace: float) -> None:
-        stop_listening(self.sock)
+        if self.sock is not None:
+            stop_listening(self.sock)
         graceful_stop(self.book, grace, end_by_shutdown)

@@ -13,6 +13,7 @@ import contextlib
 import itertools
 import logging
 import socket
+import sys
 import threading
 import time
 from collections.abc import Iterable
@@ -39,11 +40,13 @@ class Client:
 
     __slots__ = ("cid", "conn", "ending", "peer", "quiet_since", "sock")
 
-    def __init__(self, number: int, peer: str, sock: socket.socket | None) -> None:
+    def __init__(
+        self, number: int, peer: str, sock: socket.socket | None, conn: ServerConnection
+    ) -> None:
         self.cid = f"c{number:x}"
         self.peer = peer
         self.sock = sock
-        self.conn = ServerConnection()
+        self.conn = conn
         self.ending: str | None = None  # set when the server decides to end it, and why
         self.quiet_since = time.monotonic()  # last read or write progress
 
@@ -55,6 +58,23 @@ class Client:
         if self.sock is not None:
             with contextlib.suppress(OSError):  # already gone
                 self.sock.shutdown(how)
+
+
+# struct tcp_info: 8 one-byte fields, then u32s; the fifth (tcpi_unacked) is, for a listening
+# socket, the number of connections waiting in its accept queue.
+_TCP_INFO_BYTES = 104
+_ACCEPT_QUEUE_AT = 24
+
+
+def accept_queue(sock: socket.socket | None) -> int:
+    """Clients connected but not yet accepted: waiting in the listen backlog, no banner yet."""
+    if sock is None:
+        return 0
+    try:
+        info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, _TCP_INFO_BYTES)
+    except (OSError, AttributeError):  # closed, or no TCP_INFO on this system
+        return 0
+    return int.from_bytes(info[_ACCEPT_QUEUE_AT : _ACCEPT_QUEUE_AT + 4], sys.byteorder)
 
 
 def reason_for(exc: OSError, stats: Stats) -> str:
@@ -75,8 +95,13 @@ def reason_for(exc: OSError, stats: Stats) -> str:
 class Book:
     """The live clients of one model, their counters and their log lines."""
 
-    def __init__(self, stats: Stats) -> None:
+    def __init__(self, stats: Stats, faults: frozenset[str] = frozenset()) -> None:
         self.stats = stats
+        self._connection = ServerConnection
+        if "echo" in faults:  # test-only: a protocol object that raises on a marker line
+            from ..faults import FaultyConnection
+
+            self._connection = FaultyConnection
         self._ids = itertools.count(1)
         self._clients: set[Client] = set()  # keyed by the object, never by a reusable fd
         self._lock = threading.Lock()
@@ -96,7 +121,8 @@ class Book:
     def opened(self, address: tuple[str, int], sock: socket.socket | None = None) -> Client:
         """A client connected: give it an id, count it, log it."""
         with self._lock:
-            client = Client(next(self._ids), format_address(address[0], address[1]), sock)
+            peer = format_address(address[0], address[1])
+            client = Client(next(self._ids), peer, sock, self._connection())
             self._clients.add(client)
             self.stats.live += 1
             self.stats.total += 1

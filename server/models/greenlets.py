@@ -27,7 +27,7 @@ from gevent.server import StreamServer
 
 from ..config import LISTEN_BACKLOG, Config
 from ..stats import Stats
-from .book import BUSY_FOR, RECV_BYTES, SHUTDOWN_QUIET, Book, Client, reason_for
+from .book import BUSY_FOR, RECV_BYTES, SHUTDOWN_QUIET, Book, Client, accept_queue, reason_for
 
 _READ, _WRITE = 1, 2  # libev's event masks
 
@@ -96,7 +96,7 @@ class GeventModel:
     name = "gevent"
 
     def __init__(self, config: Config, stats: Stats, listener: socket.socket | None) -> None:
-        self.book = Book(stats)
+        self.book = Book(stats, config.faults)
         self.pool = Pool(config.max_connections)
         self.server = StreamServer(
             listener if listener is not None else (config.host, config.port),
@@ -109,6 +109,9 @@ class GeventModel:
     @property
     def live(self) -> int:
         return self.book.live
+
+    def waiting(self) -> int:
+        return accept_queue(getattr(self.server, "socket", None))  # None once closed
 
     def start(self) -> tuple[str, int]:
         self.server.init_socket()
@@ -127,7 +130,7 @@ class GeventModel:
         reason = "eof"
         try:
             try:
-                stream.write(client.conn.data_to_send())
+                stats.bytes_out += stream.write(client.conn.data_to_send())
                 while True:
                     data = stream.read()
                     out = client.conn.echo(data)

@@ -16,9 +16,19 @@ from ..config import LISTEN_BACKLOG, Config
 from ..handler import EchoHandler
 from ..listener import Listener
 from ..stats import Stats
+from .book import accept_queue
 
 # After the grace period, clients that were cut get this long to close.
 FORCE_WAIT = 1.0
+
+
+def make_handler(config: Config, stats: Stats) -> EchoHandler:
+    """The connection handler: the ordinary one, or (test-only) one that fails on purpose."""
+    if not config.faults & {"echo", "stale-close"}:
+        return EchoHandler(stats, config.idle_timeout)
+    from ..faults import FaultyEchoHandler
+
+    return FaultyEchoHandler(stats, config.idle_timeout, faults=config.faults)
 
 
 class ReactorModel:
@@ -27,7 +37,7 @@ class ReactorModel:
     name = "reactor"
 
     def __init__(self, config: Config, stats: Stats, listener: socket.socket | None) -> None:
-        self.handler = EchoHandler(stats, config.idle_timeout)
+        self.handler = make_handler(config, stats)
         self.server = Listener(
             listener if listener is not None else (config.host, config.port),
             self.handler,
@@ -42,6 +52,9 @@ class ReactorModel:
     @property
     def live(self) -> int:
         return self.handler.live
+
+    def waiting(self) -> int:
+        return accept_queue(getattr(self.server, "socket", None))  # None once closed
 
     def start(self) -> tuple[str, int]:
         self.server.start()

@@ -21,7 +21,7 @@ from coio.protocol import ServerState
 
 from ..config import Config
 from ..stats import Stats
-from .book import RECV_BYTES, Book, Client, reason_for
+from .book import RECV_BYTES, Book, Client, accept_queue, reason_for
 from .threaded import graceful_stop, listen
 
 
@@ -42,9 +42,11 @@ class SelectModel:
     name = "select"
 
     def __init__(self, config: Config, stats: Stats, listener: socket.socket | None) -> None:
-        self.book = Book(stats)
-        self.sock = listen(config, listener)
-        self.sock.setblocking(False)
+        self.book = Book(stats, config.faults)
+        self._config = config
+        self._listener = listener
+        self.sock: socket.socket | None = None  # bound by start()
+        self._listening: socket.socket  # the bound socket, from start() on
         self.max_connections = config.max_connections
         self.selector = selectors.DefaultSelector()
         self._wake_r, self._wake_w = socket.socketpair()
@@ -57,11 +59,16 @@ class SelectModel:
     def live(self) -> int:
         return self.book.live
 
+    def waiting(self) -> int:
+        return accept_queue(self.sock)
+
     def start(self) -> tuple[str, int]:
-        self.selector.register(self.sock, selectors.EVENT_READ, None)
+        self.sock = self._listening = listen(self._config, self._listener)
+        self._listening.setblocking(False)
+        self.selector.register(self._listening, selectors.EVENT_READ, None)
         self.selector.register(self._wake_r, selectors.EVENT_READ, "wake")
         threading.Thread(target=self._loop, name="select", daemon=True).start()
-        host, port = self.sock.getsockname()[:2]
+        host, port = self._listening.getsockname()[:2]
         return host, port
 
     # -- called from the hub ---------------------------------------------------------------
@@ -109,7 +116,7 @@ class SelectModel:
     def _accept(self) -> None:
         while self._accepting and self.book.live < self.max_connections:
             try:
-                sock, address = self.sock.accept()
+                sock, address = self._listening.accept()
             except BlockingIOError:
                 return
             except OSError:  # e.g. out of descriptors: try again on the next turn
@@ -120,7 +127,7 @@ class SelectModel:
             self.selector.register(sock, selectors.EVENT_READ, entry)
             self._write(entry, entry.client.conn.data_to_send())
         if self._accepting and self.book.live >= self.max_connections:
-            self.selector.unregister(self.sock)  # full: newcomers wait in the backlog
+            self.selector.unregister(self._listening)  # full: newcomers wait in the backlog
 
     def _read(self, entry: Entry) -> None:
         client = entry.client
@@ -187,14 +194,14 @@ class SelectModel:
         entry.sock.close()
         self.book.closed(entry.client, entry.client.ending or reason or "closed")
         if self._accepting and self.book.live == self.max_connections - 1:
-            self.selector.register(self.sock, selectors.EVENT_READ, None)  # a slot freed
+            self.selector.register(self._listening, selectors.EVENT_READ, None)  # a slot freed
 
     def _stop_accepting(self) -> None:
         if self._accepting:
             self._accepting = False
             if self.book.live < self.max_connections:
-                self.selector.unregister(self.sock)
-            self.sock.close()
+                self.selector.unregister(self._listening)
+            self._listening.close()
 
     def _finish(self) -> None:
         for entry in list(self._entries.values()):

@@ -42,7 +42,9 @@ def serve_blocking(book: Book, client: Client, sock: socket.socket) -> None:
     reason = "eof"
     try:
         with sock:
-            sock.sendall(client.conn.data_to_send())
+            banner = client.conn.data_to_send()
+            sock.sendall(banner)
+            stats.bytes_out += len(banner)
             while True:
                 data = sock.recv(RECV_BYTES)
                 out = client.conn.echo(data)

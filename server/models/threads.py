@@ -13,7 +13,7 @@ import threading
 
 from ..config import Config
 from ..stats import Stats
-from .book import Book, Client
+from .book import Book, Client, accept_queue
 from .threaded import (
     close_idle,
     end_by_shutdown,
@@ -30,8 +30,10 @@ class ThreadsModel:
     name = "threads"
 
     def __init__(self, config: Config, stats: Stats, listener: socket.socket | None) -> None:
-        self.book = Book(stats)
-        self.sock = listen(config, listener)
+        self.book = Book(stats, config.faults)
+        self._config = config
+        self._listener = listener
+        self.sock: socket.socket | None = None  # bound by start()
         self._slots = threading.BoundedSemaphore(config.max_connections)
         self._accepting = True
 
@@ -39,16 +41,20 @@ class ThreadsModel:
     def live(self) -> int:
         return self.book.live
 
+    def waiting(self) -> int:
+        return accept_queue(self.sock)
+
     def start(self) -> tuple[str, int]:
-        threading.Thread(target=self._accept, name="accept", daemon=True).start()
-        host, port = self.sock.getsockname()[:2]
+        self.sock = sock = listen(self._config, self._listener)
+        threading.Thread(target=self._accept, args=(sock,), name="accept", daemon=True).start()
+        host, port = sock.getsockname()[:2]
         return host, port
 
-    def _accept(self) -> None:
+    def _accept(self, listener: socket.socket) -> None:
         while self._accepting:
             self._slots.acquire()  # a free slot first: past the cap, clients wait in the backlog
             try:
-                sock, address = self.sock.accept()
+                sock, address = listener.accept()
             except OSError:  # the listener was shut: stop accepting
                 self._slots.release()
                 return
@@ -66,5 +72,6 @@ class ThreadsModel:
 
     def shutdown(self, grace: float) -> None:
         self._accepting = False
-        stop_listening(self.sock)
+        if self.sock is not None:
+            stop_listening(self.sock)
         graceful_stop(self.book, grace, end_by_shutdown)

@@ -9,7 +9,10 @@ from __future__ import annotations
 import re
 import socket
 
+import pytest
+
 from coio.protocol import BANNER
+from coio.server.models import MODELS
 from tests.server.test_metrics import scrape, wait_for
 from tests.stress.probe import fd_count
 from tests.support import ServerProcess, recv_exactly, recv_until_eof, running_server, wait_until
@@ -31,10 +34,12 @@ def trip(server: ServerProcess) -> bytes:
         return recv_until_eof(sock)
 
 
-def test_internal_error_closes_that_client_only() -> None:
+@pytest.mark.parametrize("model", [m for m in MODELS if m != "blocking"])
+def test_internal_error_closes_that_client_only(model: str) -> None:
     """echo() raising closes that client (EOF, a line, counted); others go on; slot and fd freed."""
     env = {"COIO_SERVER_FAULT": "echo"}
-    with running_server("--metrics-port", "0", "--max-connections", "2", env=env) as server:
+    args = ("--model", model, "--metrics-port", "0", "--max-connections", "2")
+    with running_server(*args, env=env) as server:
         base = fd_count(server.pid)
         with server.connect() as other:
             assert recv_exactly(other, len(BANNER)) == BANNER
@@ -52,9 +57,11 @@ def test_internal_error_closes_that_client_only() -> None:
     assert "Traceback" not in log
 
 
-def test_internal_error_traceback_at_debug_level() -> None:
+@pytest.mark.parametrize("model", list(MODELS))
+def test_internal_error_traceback_at_debug_level(model: str) -> None:
     """At --log-level debug the internal error's line carries its traceback too."""
-    with running_server("--log-level", "debug", env={"COIO_SERVER_FAULT": "echo"}) as server:
+    env = {"COIO_SERVER_FAULT": "echo"}
+    with running_server("--model", model, "--log-level", "debug", env=env) as server:
         assert trip(server) == b""
         assert wait_until(lambda: "reason=internal-error" in server.log(), 5), server.log()
         log = server.log()
@@ -65,8 +72,8 @@ def test_internal_error_traceback_at_debug_level() -> None:
 def test_late_second_close_leaves_the_new_client_alone() -> None:
     """A client closed again after its fd went to a new client: the new one is served, then
     closed and counted as it should be."""
-    env = {"COIO_SERVER_FAULT": "stale-close"}
-    with running_server("--metrics-port", "0", env=env) as server:
+    env = {"COIO_SERVER_FAULT": "stale-close"}  # the reactor's: it keys clients by descriptor
+    with running_server("--model", "reactor", "--metrics-port", "0", env=env) as server:
         base = fd_count(server.pid)
         assert trip(server) == b""  # c1: closed, its descriptor free for the next client
         with server.connect() as newer:  # c2: accepted, then c1 is closed a second time
