@@ -22,7 +22,7 @@ from coio.address import parse_serving_line, serving_line
 from coio.programs import program
 from coio.tui.web.cli import url_for
 from coio.tui.web.options import TOKEN_ENV, access_token
-from coio.tui.web.serve import same_origin, tab_size, token_matches
+from coio.tui.web.serve import loopback_host, same_origin, tab_size, token_matches
 from tests.support import ServerProcess
 from tests.web.support import (
     WebServer,
@@ -344,3 +344,54 @@ def test_help_documents_the_token_and_the_per_client_cap() -> None:
     assert f"${TOKEN_ENV}" in text
     assert "Origin" in text
     assert "--serve-max-tabs-per-client N browser tabs served at once to one client" in text
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1:8000", True),
+        ("127.0.0.1", True),
+        ("localhost:8000", True),
+        ("LOCALHOST", True),
+        ("[::1]:8000", True),
+        ("::1", True),
+        ("127.5.6.7:80", True),
+        ("evil.example:8000", False),
+        ("evil.example", False),
+        ("10.0.0.1:8000", False),
+        ("127.0.0.1.evil.example:8000", False),
+        ("", False),
+    ],
+)
+def test_only_loopback_names_count_as_this_machine(host: str, loopback: bool) -> None:
+    """loopback_host accepts localhost and loopback addresses, with or without a port."""
+    assert loopback_host(host) is loopback
+
+
+@pytest.mark.timeout(60)
+def test_on_loopback_a_page_under_another_name_gets_403(server: ServerProcess) -> None:
+    """Without a token, a request whose Host is another site's name (DNS rebinding) gets 403
+    for the page and the app socket, and starts no app."""
+
+    async def scenario(web: WebServer) -> None:
+        port = urlsplit(web.url).port
+        rebound = {"Host": f"evil.example:{port}"}
+        async with aiohttp.ClientSession() as session:
+            async with session.get(web.url, headers=rebound) as response:
+                assert response.status == 403
+            socket_url = app_socket_url(web.url)
+            origin = f"http://evil.example:{port}"
+            status = await handshake_status(
+                session, socket_url, headers={**rebound, "Origin": origin}
+            )
+            assert status == 403
+            async with session.get(web.url) as response:
+                assert response.status == 200  # by its loopback address it still opens
+            assert tab_processes(web.proc.pid) == []
+
+    with running_web("--port", str(server.port)) as web:
+        assert token_of(web.url) is None
+        asyncio.run(scenario(web))
+        code, out = web.stop()
+    assert code == 0
+    assert out.count("Host 'evil.example") == 2

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import secrets
 import signal
@@ -79,6 +80,20 @@ def same_origin(origin: str | None, scheme: str, host: str) -> bool:
         return True
     theirs = _origin_parts(origin)
     return theirs is not None and theirs == _origin_parts(f"{scheme}://{host}")
+
+
+def loopback_host(host: str) -> bool:
+    """Whether a request's Host header names this machine's loopback (``localhost``, 127.x,
+    ::1, with or without a port): on loopback without a token, any other name is a page of
+    another site that resolved its own name to 127.0.0.1 (DNS rebinding)."""
+    name = host.rsplit(":", 1)[0] if host.count(":") == 1 or host.startswith("[") else host
+    name = name.strip("[]").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 def tab_size(query: Mapping[str, str]) -> tuple[int, int]:
@@ -172,10 +187,14 @@ class TabServer(Server):
         await asyncio.gather(*(tab.close() for tab in list(self.tabs)))
 
     def check_token(self, request: web.Request) -> None:
-        """Raise 403 Forbidden unless ``request`` carries the token (if one is needed)."""
+        """Raise 403 Forbidden unless ``request`` carries the token (if one is needed); with
+        no token (loopback), unless it names this machine's loopback in its Host header."""
         if not token_matches(request.query.get(TOKEN_PARAMETER), self.token):
             log.warning("refused %s from %s: no or wrong token", request.path, request.remote)
             raise web.HTTPForbidden(text="403: open the URL coio-tui printed, token and all\n")
+        if self.token is None and not loopback_host(request.host):
+            log.warning("refused %s from %s: Host %r", request.path, request.remote, request.host)
+            raise web.HTTPForbidden(text="403: open this page by a loopback address\n")
 
     async def handle_index(self, request: web.Request) -> web.StreamResponse:
         """The page, for a request with the token."""
