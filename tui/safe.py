@@ -23,6 +23,10 @@ def _escape_char(ch: str) -> str:
 
 def visible(text: str, limit: int = MAX_SHOWN_CHARS) -> str:
     """``text`` with control and format characters (ESC, CSI, bidi overrides...) escaped."""
+    if len(text) <= limit and text.isprintable():
+        # Fast path, the common case: printable means no Cc, Cf or Cs character (str's
+        # check runs in C; the loop below costs a lookup per character).
+        return text
     extra = len(text) - limit
     if extra > 0:
         text = text[:limit]
