@@ -10,10 +10,11 @@ from textual import events
 from textual.pilot import Pilot
 from textual.strip import Strip
 from textual.widget import Widget
-from textual.widgets import Input, RichLog
+from textual.widgets import Input
 
 from coio.tui.app import CoioApp
 from coio.tui.widgets.chat_pane import ChatPane
+from coio.tui.widgets.selectable_log import SelectableLog
 
 
 async def wait_for(
@@ -42,9 +43,9 @@ async def after_refresh(pilot: Pilot[int], widget: Widget) -> None:
     await wait_for(pilot, lambda: bool(done), explain=lambda: "no refresh came")
 
 
-def log_text(log: RichLog) -> str:
-    """Everything a RichLog shows, as plain text."""
-    return "\n".join(strip.text for strip in log.lines)
+def log_text(log: SelectableLog) -> str:
+    """Everything a transcript or wire pane holds, as plain text, a line per line written."""
+    return "\n".join(line.plain for line in log.lines)
 
 
 def chats(app: CoioApp) -> list[ChatPane]:

@@ -169,10 +169,7 @@ async def test_several_connections_each_get_their_own_echo() -> None:
                 await wait_for(
                     pilot,
                     lambda log=log: "FROM TAB" in log_text(log),
-                    explain=lambda log=log: (
-                        f"log size {log.size}, {len(log.lines)} lines, "
-                        f"{len(log._deferred_renders)} deferred"
-                    ),
+                    explain=lambda log=log: f"log size {log.size}, {len(log.lines)} lines",
                 )
                 text = log_text(pane.transcript)
                 assert f"FROM TAB {n}" in text

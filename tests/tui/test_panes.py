@@ -9,7 +9,7 @@ import trio
 from textual.widgets import Tab, TabbedContent
 
 from coio.tui.app import CoioApp
-from coio.tui.messages import WireChunk
+from coio.tui.messages import EchoItem, WireChunk
 from coio.tui.settings import Settings
 from coio.tui.widgets import wire as wire_module
 from coio.tui.widgets.chat_input import ChatInput
@@ -76,7 +76,7 @@ async def test_transcript_keeps_following_when_the_wire_pane_opens_and_closes() 
             # see the end again, so waiting for it still proves the log kept following.
             await wait_for(pilot, lambda: transcript.is_vertical_scroll_end)
             assert transcript.max_scroll_y > 0, step  # the test needs a scrolled view
-            bottom = transcript.lines[-1].text
+            bottom = transcript.lines[-1].plain
             assert bottom.endswith(f"LASTLINE {step}"), step
 
 
@@ -99,6 +99,65 @@ async def test_mouse_selection_copies_transcript_text() -> None:
         assert selected.split("\n")[1].endswith(" second line t")  # up to the mouse
 
 
+async def test_a_read_of_many_echoes_renders_only_the_rows_on_screen() -> None:
+    """10,000 echoes in one message are one append: only the lines on screen get rendered."""
+    app = offline()
+    async with app.run_test(size=(100, 30)) as pilot:
+        transcript = chats(app)[0].transcript
+        await pilot.pause()
+        items = [
+            EchoItem(n, f"echo {n}", f"ECHO {n}".encode(), True, 0.0004, 0.0) for n in range(10_000)
+        ]
+        transcript.add_echoes(items)
+        await after_refresh(pilot, transcript)
+        await pilot.pause()
+        assert transcript.line_count == 10_000
+        assert transcript.is_vertical_scroll_end
+        assert "← ECHO 9999 · 0.4 ms" in transcript.render_line(transcript.size.height - 1).text
+        assert 0 < len(transcript._strips) <= transcript.size.height  # rendered: what is seen
+
+
+async def test_a_long_line_folds_at_the_width_and_copies_as_one_line() -> None:
+    """A line wider than the pane takes several rows; selecting over them copies it unbroken."""
+    app = offline()
+    async with app.run_test(size=(100, 30)) as pilot:
+        transcript = chats(app)[0].transcript
+        long = "x" * 150 + "END"
+        transcript.add_note(long)
+        transcript.add_note("after")
+        await pilot.pause()
+        width = transcript.scrollable_content_region.width
+        rows = -(-len(transcript.lines[0].plain) // width)
+        assert rows >= 2  # the test needs a folded line
+        assert transcript.virtual_size.height == rows + 1
+        assert transcript.render_line(rows - 1).text.rstrip().endswith("END")
+        # From the first character inside the border to past the end of "after".
+        await pilot.mouse_down(transcript, offset=(1, 1))
+        await pilot.hover(transcript, offset=(width, rows + 1))
+        await pilot.mouse_up(transcript, offset=(width, rows + 1))
+        await pilot.pause()
+        assert app.screen.get_selected_text() == log_text(transcript)
+
+
+async def test_a_reader_scrolled_up_keeps_their_place_as_old_lines_drop() -> None:
+    """At the --history bound, lines dropped at the top do not move what a reader scrolled to."""
+    app = offline(history=100)
+    async with app.run_test() as pilot:
+        transcript = chats(app)[0].transcript
+        for n in range(100):
+            transcript.add_note(f"note {n}")
+        await after_refresh(pilot, transcript)
+        transcript.scroll_to(y=50, animate=False)
+        await wait_for(pilot, lambda: transcript.scroll_y == 50)
+        assert transcript.render_line(0).text.rstrip().endswith("note 50")
+        for n in range(10):
+            transcript.add_note(f"later {n}")
+        await after_refresh(pilot, transcript)
+        assert transcript.scroll_y == 40
+        assert transcript.render_line(0).text.rstrip().endswith("note 50")
+        assert not transcript.following
+
+
 async def test_hidden_wire_pane_keeps_a_bounded_backlog(monkeypatch: pytest.MonkeyPatch) -> None:
     """While hidden, the wire pane holds at most its history; shown, it has the newest chunks."""
     monkeypatch.setattr(wire_module, "WIRE_HISTORY", 200)  # the same code path, quicker
@@ -110,7 +169,8 @@ async def test_hidden_wire_pane_keeps_a_bounded_backlog(monkeypatch: pytest.Monk
             data = f"chunk {n}".encode()
             chat.post_message(WireChunk(1, False, data, len(data), 0.0))
         await pilot.pause()
-        assert len(wire._deferred_renders) == 200
+        assert wire.size.height == 0  # hidden: nothing laid out, yet the backlog is bounded
+        assert len(wire.lines) == 200
         await pilot.press("f2")
         await wait_for(pilot, lambda: "chunk 899" in log_text(wire))
         assert len(wire.lines) <= 200

@@ -1,40 +1,202 @@
-"""A RichLog whose text can be selected and copied, with bounded memory while hidden."""
+"""A log of styled lines that costs O(visible rows) to append to and to paint, with selection.
+
+Built on Textual's Line API (``ScrollView`` + ``render_line``): a line is kept as its parts
+(text, style) and its width in cells, in a bounded list; it becomes a Rich ``Text`` and a
+``Strip`` only when it is on screen. Long lines fold at the pane's width, cell by cell, so a
+line's height is arithmetic on its width and the rows above any line are a running sum:
+finding the line under row ``y`` is a bisect, and an append costs the same whether the log
+holds ten lines or ten thousand.
+"""
 
 from __future__ import annotations
 
-from collections import deque
+from bisect import bisect_right
+from collections.abc import Sequence
+from itertools import accumulate
+from typing import NamedTuple
 
-from rich.cells import cell_len
+from rich.cells import cell_len, get_character_cell_size
 from rich.segment import Segment
 from rich.style import Style
-from rich.text import Text
+from rich.text import Span, Text
+from textual.cache import LRUCache
 from textual.events import Resize
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
 from textual.selection import Selection
 from textual.strip import Strip
-from textual.widgets import RichLog
+
+STRIP_CACHE = 1024  # rendered lines kept: a few screens' worth, so scrolling back is cheap
 
 
-class SelectableLog(RichLog):
-    """``RichLog`` plus mouse selection (Textual's ``Log`` has it, ``RichLog`` does not).
+Part = tuple[str, str]  # some text and its Rich style ("" for none); never markup
 
-    Lines are written as Rich ``Text`` with markup off by the subclasses, through ``add()``:
-    new lines are followed while ``following`` is True, that is, until the reader scrolls up.
+
+class Line(NamedTuple):
+    """One line as written: its styled parts and its width in cells. Rendered only if seen."""
+
+    parts: tuple[Part, ...]
+    cells: int
+
+    @property
+    def plain(self) -> str:
+        return "".join([piece for piece, _ in self.parts])
+
+    def text(self) -> Text:
+        """The line as Rich ``Text`` (built when the line is painted, not when written)."""
+        spans: list[Span] = []
+        at = 0
+        for piece, style in self.parts:
+            end = at + len(piece)
+            if style:
+                spans.append(Span(at, end, style))
+            at = end
+        return Text(self.plain, spans=spans)
+
+
+def styled_line(*parts: Part) -> Line:
+    """A line from ``(text, style)`` parts. Costs a width check per part, nothing more: parts
+    repeated on many lines (a time stamp, an arrow) are the same string objects, and their
+    widths come from Rich's cache."""
+    cells = 0
+    for piece, _ in parts:
+        cells += len(piece) if piece.isascii() else cell_len(piece)
+    return Line(parts, cells)
+
+
+def _rows(cells: int, width: int) -> int:
+    """Rows a line of ``cells`` takes when folded at ``width`` (one row while width is unknown)."""
+    return max(1, -(-cells // width)) if width > 0 else 1
+
+
+def _char_at_cell(plain: str, cell: int) -> int:
+    """Index of the character that starts at (or straddles) cell ``cell`` of ``plain``."""
+    if plain.isascii():
+        return cell
+    seen = 0
+    for index, ch in enumerate(plain):
+        if seen >= cell:
+            return index
+        seen += get_character_cell_size(ch)
+    return len(plain)
+
+
+class SelectableLog(ScrollView):
+    """Lines of ``Text`` (written with markup off by the subclasses), followed at the bottom.
+
+    New lines are followed while ``following`` is True, that is, until the reader scrolls up.
     A layout change (a pane opening beside it) moves the bottom but is not the reader
-    scrolling away, so it leaves ``following`` alone.
+    scrolling away, so it leaves ``following`` alone. Mouse selection and copy use Textual's
+    widget selection API: each row carries the (character, line) offsets of its text.
     """
 
     ALLOW_SELECT = True
+    DEFAULT_CSS = """
+    SelectableLog {
+        background: $surface;
+        color: $foreground;
+        overflow-y: scroll;
+        overflow-x: hidden;
+        &:focus {
+            background-tint: $foreground 5%;
+        }
+    }
+    """
 
     def __init__(self, *, max_lines: int, id: str | None = None) -> None:
-        super().__init__(max_lines=max_lines, wrap=True, markup=False, highlight=False, id=id)
-        # RichLog holds writes made before its size is known (a hidden tab or pane) in an
-        # unbounded deque; a flooding peer would grow it forever. Keep only what fits.
-        self._deferred_renders = deque(maxlen=max_lines)
+        super().__init__(id=id)
+        self.max_lines = max_lines
         self.following = True
+        self._lines: list[Line] = []  # lines before _start were dropped: trimmed in batches
+        self._ends: list[int] = []  # rows from _lines[0] through each line, at _wrap
+        self._start = 0
+        self._serial0 = 0  # how many lines were ever trimmed: _lines[i] is line _serial0 + i
+        self._wrap = 0  # the width lines fold at; 0 while the size is unknown (hidden)
+        self._strips: LRUCache[int, Strip] = LRUCache(STRIP_CACHE)
 
-    def add(self, text: Text) -> None:
-        """Append ``text``; scroll to it only while the reader follows the newest lines."""
-        self.write(text, scroll_end=self.following)
+    # -- reading -------------------------------------------------------------------------
+
+    @property
+    def lines(self) -> Sequence[Line]:
+        """The lines kept, oldest first (a copy: O(lines), for tests and reports)."""
+        return self._lines[self._start :]
+
+    @property
+    def line_count(self) -> int:
+        return len(self._lines) - self._start
+
+    def get_selection(self, selection: Selection) -> tuple[str, str] | None:
+        text = "\n".join(line.plain for line in self.lines)
+        return selection.extract(text), "\n"
+
+    # -- writing -------------------------------------------------------------------------
+
+    def add(self, line: Line) -> None:
+        """Append one line."""
+        self.add_lines((line,))
+
+    def add_lines(self, lines: Sequence[Line]) -> None:
+        """Append ``lines`` with one refresh; scroll to them only while following."""
+        if not lines:
+            return
+        if len(lines) > self.max_lines:
+            lines = lines[-self.max_lines :]
+        ends, wrap = self._ends, self._wrap
+        total = ends[-1] if ends else 0
+        for line in lines:
+            total += _rows(line.cells, wrap)
+            ends.append(total)
+        self._lines.extend(lines)
+        dropped_rows = self._drop_oldest()
+        self._update_virtual_size()
+        if self.following:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
+        elif dropped_rows:  # the reader's lines moved up: keep them where they were
+            self.scroll_to(y=max(0, self.scroll_y - dropped_rows), animate=False, immediate=True)
+        self.refresh()
+
+    def clear(self) -> None:
+        self._lines, self._ends = [], []
+        self._serial0 += self._start
+        self._start = 0
+        self._strips.clear()
+        self._update_virtual_size()
+        self.refresh()
+
+    def _base(self) -> int:
+        """Rows taken by the dropped lines still in the lists."""
+        return self._ends[self._start - 1] if self._start else 0
+
+    def _drop_oldest(self) -> int:
+        """Drop lines beyond ``max_lines``; how many rows they took."""
+        excess = self.line_count - self.max_lines
+        if excess <= 0:
+            return 0
+        before = self._base()
+        self._start += excess
+        dropped = self._base() - before
+        if self._start >= max(self.max_lines, 64):  # trim in batches: O(1) per line
+            self._compact()
+        return dropped
+
+    def _compact(self) -> None:
+        start, base = self._start, self._base()
+        del self._lines[:start]
+        self._ends = [end - base for end in self._ends[start:]]
+        self._serial0 += start
+        self._start = 0
+
+    def _rewrap(self, width: int) -> None:
+        """Fold every line at ``width``: O(lines) integer sums, done on resize only."""
+        self._compact()
+        self._wrap = width
+        self._ends = list(accumulate(_rows(line.cells, width) for line in self._lines))
+
+    def _update_virtual_size(self) -> None:
+        rows = self._ends[-1] - self._base() if self._ends else 0
+        self.virtual_size = Size(self._wrap, rows)
+
+    # -- following and resizing ----------------------------------------------------------
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
@@ -42,28 +204,59 @@ class SelectableLog(RichLog):
             self.following = round(new_value) >= self.max_scroll_y
 
     def on_resize(self, event: Resize) -> None:
+        width = self.scrollable_content_region.width
+        if width and width != self._wrap:
+            self._rewrap(width)
+            self._update_virtual_size()
         if self.following:  # keep the newest line in view as the log grows or shrinks
             self.call_after_refresh(self.scroll_end, animate=False, immediate=True)
 
-    def get_selection(self, selection: Selection) -> tuple[str, str] | None:
-        text = "\n".join(strip.text for strip in self.lines)
-        return selection.extract(text), "\n"
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._strips.clear()  # a theme change restyles every line
+
+    # -- painting ------------------------------------------------------------------------
 
     def selection_updated(self, selection: Selection | None) -> None:
-        self._line_cache.clear()
         self.refresh()
 
-    def _render_line(self, y: int, scroll_x: int, width: int) -> Strip:
-        if y >= len(self.lines):
-            return Strip.blank(width, self.rich_style)
-        selection = self.text_selection
-        if selection is None:
-            line = super()._render_line(y, scroll_x, width)
-        else:
-            strip = self._highlight(self.lines[y], selection.get_span(y))
-            line = strip.crop_extend(scroll_x, scroll_x + width, self.rich_style)
+    def _locate(self, row: int) -> tuple[int, int] | None:
+        """The line (index into _lines) showing virtual row ``row``, and its row within it."""
+        ends = self._ends
+        target = row + self._base()
+        index = bisect_right(ends, target, self._start)
+        if index >= len(ends) or row < 0:
+            return None
+        return index, target - (ends[index - 1] if index else 0)
+
+    def render_line(self, y: int) -> Strip:
+        scroll_y = self.scroll_offset.y  # lines fold: there is no sideways scroll
+        width = self.scrollable_content_region.width
+        style = self.rich_style
+        found = self._locate(scroll_y + y)
+        if found is None:
+            return Strip.blank(width, style)
+        index, row = found
+        wrap = self._wrap or width
+        strip = self._line_strip(index)
+        first = row * wrap
+        piece = strip.crop_extend(first, first + wrap, style).extend_cell_length(width, style)
+        x = first and _char_at_cell(self._lines[index].plain, first)
         # Offsets tell the screen which character the mouse is over, for selection.
-        return line.apply_offsets(scroll_x, y)
+        return piece.apply_style(style).apply_offsets(x, index - self._start)
+
+    def _line_strip(self, index: int) -> Strip:
+        """Line ``index`` rendered whole (not folded), with the selection shown."""
+        selection = self.text_selection
+        key = self._serial0 + index
+        strip = self._strips.get(key)
+        if strip is None:
+            line = self._lines[index]
+            strip = Strip(line.text().render(self.app.console), line.cells)
+            self._strips[key] = strip
+        if selection is None:
+            return strip
+        return self._highlight(strip, selection.get_span(index - self._start))
 
     def _highlight(self, strip: Strip, span: tuple[int, int] | None) -> Strip:
         if span is None:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import time
 
-from rich.text import Text
-
 from ..safe import visible_bytes
-from .selectable_log import SelectableLog
+from .selectable_log import SelectableLog, styled_line
 
 WIRE_HISTORY = 2_000  # chunks kept on screen
 
@@ -22,17 +20,21 @@ class WirePane(SelectableLog):
 
     def add_note(self, text: str) -> None:
         """A line about the traffic rather than traffic itself (e.g. that nothing came)."""
-        self.add(Text(f"{self._stamp(time.time())} ", style="dim").append(text, style="italic dim"))
+        self.add(styled_line((self._stamp(time.time()) + " ", "dim"), (text, "italic dim")))
 
     @staticmethod
     def _stamp(at: float) -> str:
         return time.strftime("%H:%M:%S", time.localtime(at)) + f".{int(at * 1000) % 1000:03d}"
 
     def add_chunk(self, outgoing: bool, data: bytes, size: int, at: float) -> None:
-        stamp = self._stamp(at)
-        arrow, style = ("→ send", "blue") if outgoing else ("← recv", "green")
-        out = Text(f"{stamp} ", style="dim").append(f"{arrow} {size:>6} B ", style=style)
-        out.append(visible_bytes(data))
-        if size > len(data):
-            out.append(f" … (+{size - len(data)} bytes)", style="dim")
-        self.add(out)
+        # Dim throughout, the arrow tinted: the bytes, not the chat, so they stay in the background.
+        arrow, style = ("→ send", "dim blue") if outgoing else ("← recv", "dim green")
+        more = f" … (+{size - len(data)} bytes)" if size > len(data) else ""
+        self.add(
+            styled_line(
+                (self._stamp(at) + " ", "dim"),
+                (f"{arrow} {size:>6} B ", style),
+                (visible_bytes(data), "dim"),
+                (more, "dim"),
+            )
+        )
