@@ -16,8 +16,9 @@ drives it and times each step from inside. Steps, in order:
 3. Echo burst: --burst echoes posted to the tab at once, as Echoes messages the size of one
    64 KiB read each (what the trio reader posts); time until processed and painted.
 4. Flood: --flood echoes in read-sized messages, each sent once the previous one is on screen;
-   RSS along the way, then key presses (delivered as the terminal driver delivers them) timed
-   to handled and to the next frame written, compared with before the bursts.
+   RSS along the way, and key presses typed meanwhile (delivered as the terminal driver
+   delivers them); then key presses again. Each key is timed to handled and to the next frame
+   written, compared with before the bursts.
 
 Instrumentation only: the transcript's add_echoes and the app's _display (which writes each
 frame to the terminal) are wrapped to timestamp arrivals and frames.
@@ -170,7 +171,7 @@ async def scenario(pilot: Any, args: argparse.Namespace, out: dict[str, Any]) ->
         "rtt": lambda: rtt_probes(args, pane, box, arrivals),
         "network_burst": lambda: network_burst(args, paints, pane, box, arrivals),
         "echo_burst": lambda: echo_burst(args, paints, pane, arrivals),
-        "flood": lambda: flood(args, paints, pane, arrivals),
+        "flood": lambda: flood(args, paints, pane, arrivals, app, box),
         "after": lambda: responsiveness(app, box, paints),
     }
     if not args.burst:
@@ -292,13 +293,15 @@ async def echo_burst(
 
 
 async def flood(
-    args: argparse.Namespace, paints: Paints, pane: Any, arrivals: Arrivals
+    args: argparse.Namespace, paints: Paints, pane: Any, arrivals: Arrivals, app: Any, box: Any
 ) -> dict[str, Any]:
     messages = echo_messages(pane, args.flood, 2_000_000)
     rss = {0: rss_mb()}
     frames = []
     done = 0
     started = time.perf_counter()
+    # Keys typed while the flood is painted, timed as before and after the bursts.
+    keys = asyncio.create_task(responsiveness(app, box, paints))
     for message in messages:
         tick = time.perf_counter()
         target = arrivals.count + len(message.items)
@@ -309,8 +312,9 @@ async def flood(
         for mark in (10_000, 50_000, 100_000):
             if done - len(message.items) < mark <= done:
                 rss[mark] = rss_mb()
-    return {"echoes": done, "seconds": time.perf_counter() - started, "frame": ms_stats(frames),
-            "rss_mb": rss}  # fmt: skip
+    seconds = time.perf_counter() - started
+    return {"echoes": done, "seconds": seconds, "frame": ms_stats(frames), "rss_mb": rss,
+            "during": await keys}  # fmt: skip
 
 
 def child(args: argparse.Namespace) -> None:
@@ -430,6 +434,9 @@ def report(r: dict[str, Any], painted: int, size: str) -> None:
             f"({f['echoes'] / f['seconds']:,.0f}/s); RSS after N echoes: {rss}"
         )
         print(line("read-sized message -> next frame", f["frame"]))
+        print(f"responsiveness during the flood ({KEYS} keys):")
+        print(line("key press -> handled", f["during"]["handled"]))
+        print(line("key press -> next frame written", f["during"]["painted"]))
     for when in ("before", "after"):
         if when in r:
             print(f"responsiveness {when} the bursts ({KEYS} keys):")
