@@ -73,10 +73,10 @@ def bots_note(app: CoioApp) -> str:
 
 
 async def measure(bots: int, rate: float, seconds: float) -> str:
-    server = DemoServer(log=True)
+    server = DemoServer()
     try:
         settings = Settings(host=server.host, port=server.port, bots=bots, bot_rate=rate)
-        app = CoioApp(settings, server_log=server.log_fd)
+        app = CoioApp(settings, demo=server)
         async with app.run_test(size=(120, 34)) as pilot:
             bar = app.query_one(RoomBar)
             box = app.query_one(ChatInput)

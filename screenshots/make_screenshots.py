@@ -39,34 +39,34 @@ async def wait_connected(pilot: Pilot[int], chats: list[ChatPane]) -> None:
 async def chat_shot(server: DemoServer) -> Path:
     """`coio-tui --demo --clients 3`: three tabs, a few lines sent, the wire pane open."""
     settings = Settings(host=server.host, port=server.port, name="ada", clients=3)
-    app = CoioApp(settings, server_log=server.log_fd)
+    app = CoioApp(settings, demo=server)
     async with app.run_test(size=SIZE) as pilot:
         await wait_connected(pilot, list(app.query(ChatPane)))
         for line in LINES:
             await pilot.press(*line, "enter")
             await pilot.pause(0.15)
         await pilot.press("f2")
-        await pilot.pause(1.5)  # the server's next stats line reaches the room bar
+        await pilot.pause(1.5)  # the server's metrics page read again, into the room bar
         return Path(app.save_screenshot("coio-tui-chat.svg", path=str(ROOT)))
 
 
 async def classroom_shot(server: DemoServer) -> Path:
     """`coio-tui --demo --bots 24 --bot-rate 2`: the room bar with bots chatting alongside."""
     settings = Settings(host=server.host, port=server.port, name="ada", bots=24, bot_rate=2)
-    app = CoioApp(settings, server_log=server.log_fd)
+    app = CoioApp(settings, demo=server)
     async with app.run_test(size=SIZE) as pilot:
         await wait_connected(pilot, list(app.query(ChatPane)))
         for line in LINES[:2]:
             await pilot.press(*line, "enter")
             await pilot.pause(0.15)
-        await pilot.pause(3.5)  # bots connected and a few stats lines in
+        await pilot.pause(3.5)  # bots connected and a few figures read
         return Path(app.save_screenshot("coio-tui-classroom.svg", path=str(ROOT)))
 
 
 async def capture() -> list[Path]:
     shots = []
     for shot in (chat_shot, classroom_shot):
-        server = DemoServer(log=True)
+        server = DemoServer()
         try:
             shots.append(await shot(server))
         finally:

@@ -16,13 +16,12 @@ from textual.widgets import Footer, Header, TabbedContent, TabPane
 
 from coio import __version__
 
-from .demo import STATS_INTERVAL
+from .demo import DemoServer
 from .messages import BotsReport, PartFailed, ServerReport
 from .net.bots import BotSwarm
 from .net.guest import TrioGuest
 from .net.link import Link
 from .net.server_metrics import MetricsTarget, watch_server_metrics
-from .net.server_watch import watch_server_log
 from .settings import Settings
 from .widgets.chat_input import ChatInput
 from .widgets.chat_pane import ChatPane
@@ -52,14 +51,16 @@ class CoioApp(App[int]):
         settings: Settings,
         *,
         connect: bool = True,
-        server_log: int | None = None,
         server_metrics: MetricsTarget | None = None,
+        demo: DemoServer | None = None,
     ) -> None:
         super().__init__()
         self.settings = settings
         self.connect = connect  # False: tabs without networking (snapshots, previews)
-        self.server_log = server_log  # the demo server's stderr, read for its live figures
-        self.server_metrics = server_metrics  # or its metrics page, scraped for them
+        self.demo = demo  # a --demo server, read for its figures
+        if server_metrics is None and demo is not None:
+            server_metrics = demo.metrics_target
+        self.server_metrics = server_metrics  # a server's metrics page, read for its figures
         self.sub_title = f"{settings.address} · v{__version__}"
         self.guest = TrioGuest(on_crash=self._network_crashed)
         self._count = 0
@@ -67,7 +68,7 @@ class CoioApp(App[int]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        watching_server = self.server_log is not None or self.server_metrics is not None
+        watching_server = self.server_metrics is not None
         if self.settings.bots or watching_server:
             yield RoomBar(
                 bots=self.settings.bots,
@@ -87,15 +88,6 @@ class CoioApp(App[int]):
         if self.connect and s.bots:
             swarm = BotSwarm(s.bots, s.bot_rate, s.host, s.port, self.post_message)
             self.guest.spawn(swarm.run, on_error=partial(self._part_failed, "bots"))
-        if self.connect and self.server_log is not None:
-            stale = 2.5 * STATS_INTERVAL  # no stats line for this long: nothing moves
-            self.guest.spawn(
-                watch_server_log,
-                self.server_log,
-                self.post_message,
-                stale,
-                on_error=partial(self._part_failed, "server log watcher"),
-            )
         if self.connect and self.server_metrics is not None:
             self.guest.spawn(
                 watch_server_metrics,
@@ -195,11 +187,11 @@ class CoioApp(App[int]):
     # query(), not query_one(): a report may still arrive while the app tears its screen down.
     def on_bots_report(self, report: BotsReport) -> None:
         for bar in self.query(RoomBar):
-            bar.show_bots(report)
+            bar.bots_report = report
 
     def on_server_report(self, report: ServerReport) -> None:
         for bar in self.query(RoomBar):
-            bar.show_server(report)
+            bar.server_report = report
 
     def _part_failed(self, part: str, error: BaseException) -> None:
         self.post_message(PartFailed(part, f"{error!r}"))

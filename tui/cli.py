@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from coio import __version__
 from coio.args import bounded_float, bounded_int, port_number
+from coio.server.models import DEFAULT_MODEL, MODELS
 
 from .net.bots import MAX_BOT_RATE, MAX_BOTS
 from .net.server_metrics import MetricsTarget, parse_metrics_url
@@ -34,13 +35,14 @@ def metrics_url(text: str) -> MetricsTarget:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Command:
-    """What the command line asks for: the settings, a --demo server, a metrics page to show,
-    and with --serve, serving browsers instead of this terminal."""
+    """What the command line asks for: the settings, a --demo server and its IO model, a
+    metrics page to show, and with --serve, serving browsers instead of this terminal."""
 
     settings: Settings
     demo: bool
     server_metrics: MetricsTarget | None
     serve: ServeOptions | None = None
+    model: str = DEFAULT_MODEL
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -101,6 +103,15 @@ def _parser() -> tuple[argparse.ArgumentParser, list[argparse.Action]]:
         help="start a local coio-server on 127.0.0.1 and a free port, connect to it, stop it "
         "on exit (not with --host or --port: the demo picks its own address)",
     )
+    model = parser.add_argument(
+        "--model",
+        choices=list(MODELS),
+        default=None,
+        metavar="M",
+        help="the --demo server's IO model: "
+        + "; ".join(f"{name}: {what}" for name, what in MODELS.items())
+        + " (the command palette switches it live)",
+    )
     parser.add_argument(
         "--server-metrics",
         type=metrics_url,
@@ -109,7 +120,7 @@ def _parser() -> tuple[argparse.ArgumentParser, list[argparse.Action]]:
         help="show the server's live connections and msgs/s in the room bar, read each second "
         "from its Prometheus page on this machine (the URL `coio-server --metrics-port` logs)",
     )
-    server_only = [demo, *add_serve_arguments(parser)]
+    server_only = [demo, model, *add_serve_arguments(parser)]
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     return parser, server_only
 
@@ -121,6 +132,8 @@ def parse_command(argv: Sequence[str] | None = None) -> Command:
     args = parser.parse_args(argv)
     if args.demo and (args.host is not None or args.port is not None):
         parser.error("--demo starts its own server on 127.0.0.1; drop --host and --port")
+    if args.model is not None and not args.demo:
+        parser.error("--model picks the --demo server's IO model; add --demo")
     if args.demo and args.server_metrics is not None:
         parser.error("--demo shows its own server's figures; drop --server-metrics")
     if args.host is not None and not args.host.strip():
@@ -147,7 +160,8 @@ def parse_command(argv: Sequence[str] | None = None) -> Command:
     if args.serve:
         tab_argv = tuple(tab_arguments(argv, server_only))
         serve = ServeOptions(args.serve_host, args.serve_port, args.serve_max_tabs, tab_argv)
-    return Command(settings, args.demo, args.server_metrics, serve)
+    model_name = DEFAULT_MODEL if args.model is None else args.model
+    return Command(settings, args.demo, args.server_metrics, serve, model_name)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -155,7 +169,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command.serve is not None:
         from .web.cli import serve
 
-        return serve(command.serve, command.settings, demo=command.demo, prog=PROG)
+        return serve(
+            command.serve, command.settings, demo=command.demo, model=command.model, prog=PROG
+        )
     settings, demo = command.settings, command.demo
     from .app import CoioApp
     from .demo import DemoServer, DemoServerError
@@ -163,14 +179,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     server: DemoServer | None = None
     if demo:
         try:
-            server = DemoServer(log=True)
+            server = DemoServer(command.model)
         except (DemoServerError, OSError) as exc:
             print(f"{PROG}: {exc}", file=sys.stderr)
             return 1
         settings = dataclasses.replace(settings, host=server.host, port=server.port)
     try:
-        log_fd = None if server is None else server.log_fd
-        app = CoioApp(settings, server_log=log_fd, server_metrics=command.server_metrics)
+        app = CoioApp(settings, server_metrics=command.server_metrics, demo=server)
         app.run()
         # The exit status is the app's return code (1 if its network side failed), not the
         # value run() returns.

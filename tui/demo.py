@@ -1,20 +1,29 @@
-"""`--demo`: a local coio-server child on a free loopback port, stopped when the app exits."""
+"""`--demo`: a local coio-server child on loopback, its figures on a metrics page, restarted
+with another IO model on request, and stopped when the app exits."""
 
 from __future__ import annotations
 
 import subprocess
+import tempfile
 import threading
-from typing import IO
+import time
+from pathlib import Path
 
 from coio.address import parse_listening_line, parse_metrics_line
 from coio.programs import program, with_parent_death_signal
+from coio.server.models import DEFAULT_MODEL, MODELS
 
-# Log lines read at start for the metrics address: it follows the listening line at once,
-# after at most a warning or two.
-MAX_START_LOG_LINES = 20
+from .net.server_metrics import MetricsTarget, parse_metrics_url
+
 STOP_GRACE = 5.0  # seconds the server gets to exit after SIGTERM
-# The demo server logs a stats line this often (when anything moved); the app shows it.
-STATS_INTERVAL = 1.0
+# The server logs its metrics address a moment after it prints the listening line (its log
+# leaves through a thread of its own): this long at most.
+METRICS_LINE_WITHIN = 5.0
+# A restart binds the same ports again. Should they still be held (the old process's
+# sockets not yet gone), it tries again for this long, this often.
+REBIND_WITHIN = 3.0
+REBIND_EVERY = 0.1
+POLL_LOG_EVERY = 0.02  # seconds between reads of the log while waiting for a line in it
 
 
 class DemoServerError(RuntimeError):
@@ -22,75 +31,128 @@ class DemoServerError(RuntimeError):
 
 
 class DemoServer:
-    """A coio-server child process bound to 127.0.0.1 on a free port.
+    """A coio-server child process on 127.0.0.1, serving Prometheus metrics too.
 
-    With ``log=True`` its log (stderr) is a pipe and ``log_fd`` its read end, for the app to
-    show the server's live figures; the reader must keep reading, or the server blocks once
-    the pipe is full. Otherwise the log is discarded and ``log_fd`` is None.
-
-    With ``metrics=True`` (not with ``log``) it also serves Prometheus metrics on a free
-    loopback port, named by ``metrics_url``, for other processes to read its figures; its log
-    is then read here, for that address, and discarded.
+    Its log (stderr) goes to a file of its own in a temporary directory, read here only for
+    the metrics address and, when it fails to start, for its reason: never an unread pipe.
+    ``restart(model)`` replaces it with a server of another IO model on the same two ports,
+    so every client (and the metrics reader) finds it where it was.
     """
 
-    def __init__(
-        self, extra: list[str] | None = None, *, log: bool = False, metrics: bool = False
-    ) -> None:
-        if log and metrics:
-            raise ValueError("log and metrics are exclusive: the log is read for one of them")
-        cmd = [*program("coio-server"), "--host", "127.0.0.1", "--port", "0"]
-        cmd += ["--stats-interval", str(STATS_INTERVAL), *(extra or [])]
-        if metrics:
-            cmd += ["--metrics-port", "0"]
-        self.proc = subprocess.Popen(
-            with_parent_death_signal(cmd),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE if log or metrics else subprocess.DEVNULL,
-            text=True,
-        )
-        assert self.proc.stdout is not None
-        self.log_fd = None if self.proc.stderr is None or not log else self.proc.stderr.fileno()
-        self.metrics_url: str | None = None
-        self._drain: threading.Thread | None = None
-        first = self.proc.stdout.readline()
+    def __init__(self, model: str = DEFAULT_MODEL, extra: list[str] | None = None) -> None:
+        self._extra = list(extra or [])
+        self._logs = tempfile.TemporaryDirectory(prefix="coio-demo-")
+        self._lock = threading.Lock()  # one start, restart or stop at a time
+        self._closed = False
+        self._starts = 0
+        self.host, self.port = "127.0.0.1", 0  # where it listens, once started
+        self.metrics_url = ""  # its metrics page, once started
+        try:
+            self.proc = self._start(model, port=0, metrics_port=0)
+        except BaseException:
+            self._logs.cleanup()
+            raise
+        self.model = model
+
+    @property
+    def metrics_target(self) -> MetricsTarget:
+        """Where the metrics page is: the same for the server's whole life, restarts included."""
+        return parse_metrics_url(self.metrics_url)
+
+    @property
+    def log_path(self) -> Path:
+        """The running server's log file (a new one per start)."""
+        return Path(self._logs.name) / f"coio-server-{self._starts}.log"
+
+    def _start(self, model: str, *, port: int, metrics_port: int) -> subprocess.Popen[str]:
+        """Start a server of ``model`` on ``port`` and ``metrics_port`` (0: free ones) and read
+        back where it listens; DemoServerError with its reason if it does not start."""
+        if model not in MODELS:
+            raise DemoServerError(f"unknown model {model!r}; choose from {', '.join(MODELS)}")
+        cmd = [*program("coio-server"), "--host", self.host, "--port", str(port)]
+        cmd += ["--model", model, "--metrics-port", str(metrics_port), *self._extra]
+        self._starts += 1
+        with self.log_path.open("wb") as log:  # the child keeps its own descriptor
+            proc = subprocess.Popen(
+                with_parent_death_signal(cmd),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                text=True,
+            )
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
         address = parse_listening_line(first)
         if address is None:
-            self.stop()
-            said = first.strip() or "no address line"
-            raise DemoServerError(f"the local coio-server did not start ({said})")
+            _end(proc)
+            raise DemoServerError(f"the local coio-server did not start ({self._why(first)})")
         self.host, self.port = address
-        if metrics:
-            assert self.proc.stderr is not None
-            self.metrics_url = self._read_metrics_url(self.proc.stderr)
-            self._drain = threading.Thread(
-                target=_discard, args=(self.proc.stderr,), name="coio-server log", daemon=True
-            )
-            self._drain.start()
+        deadline = time.monotonic() + METRICS_LINE_WITHIN
+        while (url := parse_metrics_line(self._log_text())) is None:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                _end(proc)
+                raise DemoServerError("the local coio-server did not say where its metrics are")
+            time.sleep(POLL_LOG_EVERY)
+        self.metrics_url = url
+        return proc
 
-    def _read_metrics_url(self, log: IO[str]) -> str:
-        for _ in range(MAX_START_LOG_LINES):
-            if url := parse_metrics_line(log.readline()):
-                return url
-        self.stop()
-        raise DemoServerError("the local coio-server did not say where its metrics are")
+    def restart(self, model: str) -> None:
+        """Stop the server (SIGTERM, then wait) and start one of ``model`` on the same ports,
+        retrying the bind for REBIND_WITHIN seconds; DemoServerError if it cannot.
+
+        Blocks for as long as that takes (about a second): call it off the UI thread.
+        """
+        with self._lock:
+            if self._closed:
+                raise DemoServerError("the demo server has been stopped")
+            _end(self.proc)
+            port, metrics_port = self.port, self.metrics_target.port
+            deadline = time.monotonic() + REBIND_WITHIN
+            while True:
+                try:
+                    self.proc = self._start(model, port=port, metrics_port=metrics_port)
+                except DemoServerError as exc:
+                    if time.monotonic() + REBIND_EVERY > deadline:
+                        raise DemoServerError(
+                            f"could not restart the demo server on port {port}: {exc}"
+                        ) from None
+                    time.sleep(REBIND_EVERY)
+                    continue
+                self.model = model
+                return
+
+    @property
+    def running(self) -> bool:
+        return self.proc.poll() is None
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(STOP_GRACE)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if self._drain is not None:
-            self._drain.join(STOP_GRACE)  # the log ends with the server
-        for stream in (self.proc.stdout, self.proc.stderr):
-            if stream is not None:
-                stream.close()
+        """Stop the server for good and remove its logs; safe to call more than once."""
+        with self._lock:
+            self._closed = True
+            _end(self.proc)
+            self._logs.cleanup()
+
+    def _log_text(self) -> str:
+        try:
+            return self.log_path.read_text("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def _why(self, said: str) -> str:
+        """Why the server did not start: its last log line, else what it printed, in brief."""
+        lines = self._log_text().strip().splitlines()
+        reason = lines[-1] if lines else said.strip()
+        return reason[:200] or "no address line"
 
 
-def _discard(log: IO[str]) -> None:
-    """Read the server's log to its end, so the server never blocks on a full pipe."""
-    for _ in log:
-        pass
+def _end(proc: subprocess.Popen[str]) -> None:
+    """SIGTERM, a grace period, then SIGKILL; the child is reaped and its pipe closed."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(STOP_GRACE)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    if proc.stdout is not None:
+        proc.stdout.close()

@@ -168,10 +168,12 @@ class BotsReport(Message):
 
 
 class ServerReport(Message):
-    """What the server says about itself (its log or metrics page); only the newest one matters.
+    """What the server says about itself on its metrics page; only the newest one matters.
 
-    ``per_second`` is None until a rate is known; ``running`` turns False when a demo server
-    exits; ``unavailable`` says why the figures could not be read ("" when they could).
+    ``per_second`` is None until a rate is known; ``unavailable`` says why the figures could
+    not be read ("" when they could). The rest is None (or "") where the server does not say:
+    its IO ``model``, its OS ``threads``, clients ``waiting`` to be accepted, and its resident
+    ``memory`` in bytes.
     """
 
     def __init__(
@@ -180,15 +182,21 @@ class ServerReport(Message):
         live: int,
         total: int,
         per_second: float | None,
-        running: bool = True,
         unavailable: str = "",
+        model: str = "",
+        threads: int | None = None,
+        waiting: int | None = None,
+        memory: int | None = None,
     ) -> None:
         super().__init__()
         self.live = live
         self.total = total
         self.per_second = per_second
-        self.running = running
         self.unavailable = unavailable
+        self.model = model
+        self.threads = threads
+        self.waiting = waiting
+        self.memory = memory
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, ServerReport)

@@ -7,51 +7,10 @@ import pytest
 from coio.tui.app import CoioApp
 from coio.tui.demo import DemoServer
 from coio.tui.messages import BotsReport, ServerReport
-from coio.tui.net.server_watch import MAX_LOG_LINE, ServerLogReader
 from coio.tui.settings import Settings
 from coio.tui.widgets.room_bar import RoomBar
 from tests.support import running_server
 from tests.tui.pilot_support import wait_for
-
-CONNECT = b"2026-11-25 08:00:00,000 INFO connect id=%d peer=127.0.0.1:5000 live=%d\n"
-DISCONNECT = b"2026-11-25 08:00:01,000 INFO disconnect id=1 peer=x reason=eof live=%d\n"
-STATS = b"2026-11-25 08:00:02,000 INFO stats live=2 total=9 new=1 msgs/s=37 in_B/s=1 out_B/s=1\n"
-
-
-def test_log_reader_counts_connections_and_reads_the_rate() -> None:
-    """Connect and disconnect lines move the live count; a stats line sets total and msgs/s."""
-    reader = ServerLogReader()
-    assert reader.feed(CONNECT % (1, 1) + CONNECT % (2, 2))
-    assert (reader.live, reader.total, reader.per_second) == (2, 2, None)
-    assert reader.feed(DISCONNECT % 1)
-    assert (reader.live, reader.total) == (1, 2)
-    assert reader.feed(STATS)
-    assert (reader.live, reader.total, reader.per_second) == (2, 9, 37.0)
-    assert not reader.feed(b"2026-11-25 INFO metrics on http://127.0.0.1:9/metrics\n")
-
-
-def test_log_reader_joins_lines_split_across_reads_and_drops_overlong_ones() -> None:
-    """A line cut anywhere is read whole; an endless line is dropped, not buffered."""
-    data = CONNECT % (1, 1) + STATS
-    for cut in range(len(data) + 1):
-        reader = ServerLogReader()
-        reader.feed(data[:cut])
-        reader.feed(data[cut:])
-        assert (reader.live, reader.total, reader.per_second) == (2, 9, 37.0), cut
-    reader = ServerLogReader()
-    reader.feed(b"x" * (MAX_LOG_LINE + 1))
-    assert reader._partial == b""
-    assert reader.feed(b"live=4 connect id=1\n")
-
-
-def test_log_reader_goes_quiet_when_stats_lines_stop() -> None:
-    """No stats line for a while means nothing moved: the rate drops to 0 (once)."""
-    reader = ServerLogReader()
-    assert not reader.quiet()  # no rate yet: nothing to reset
-    reader.feed(STATS)
-    assert reader.quiet()
-    assert reader.per_second == 0.0
-    assert not reader.quiet()
 
 
 @pytest.mark.asyncio
@@ -83,11 +42,11 @@ async def test_bots_chat_with_the_server_and_show_their_figures() -> None:
 
 @pytest.mark.asyncio
 async def test_demo_room_bar_shows_the_servers_live_count_and_rate() -> None:
-    """--demo --bots 3: the bar shows the server's own live count and msgs/s, then its stop."""
-    server = DemoServer(log=True)
+    """--demo --bots 3: the bar shows the server's own live count and msgs/s, then its loss."""
+    server = DemoServer()
     try:
         settings = Settings(host=server.host, port=server.port, bots=3, bot_rate=10)
-        app = CoioApp(settings, server_log=server.log_fd)
+        app = CoioApp(settings, demo=server)
         async with app.run_test(size=(120, 34)) as pilot:
             bar = app.query_one(RoomBar)
 
@@ -96,11 +55,10 @@ async def test_demo_room_bar_shows_the_servers_live_count_and_rate() -> None:
                 return r is not None and r.live == 4 and (r.per_second or 0) > 0
 
             await wait_for(pilot, counted, 20)
-            assert "server  4 live" in bar.render_text().plain
+            assert "server  gevent · 4 live · 0 waiting · " in bar.render_text().plain
             server.stop()
-            await wait_for(pilot, lambda: "server  stopped" in bar.render_text().plain)
-            assert bar.server_report is not None
-            assert not bar.server_report.running
+            await wait_for(pilot, lambda: "server  figures unavailable" in bar.render_text().plain)
+            assert "(Connection refused)" in bar.render_text().plain
     finally:
         server.stop()
 

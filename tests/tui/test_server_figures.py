@@ -1,13 +1,17 @@
-"""--server-metrics: a server's live figures scraped from its Prometheus page into the room bar."""
+"""--server-metrics and --demo: a server's live figures read from its Prometheus page (with
+prometheus_client's parser) into the room bar."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from collections.abc import Awaitable, Callable
 
 import pytest
 import trio
+from hypothesis import given
+from hypothesis import strategies as st
 
 from coio.address import parse_metrics_line
 from coio.tui.app import CoioApp
@@ -20,7 +24,7 @@ from coio.tui.net.server_metrics import (
     MetricsTarget,
     ScrapeError,
     parse_metrics_url,
-    parse_samples,
+    parse_page,
     response_body,
     scrape,
 )
@@ -46,37 +50,71 @@ def page(live: bytes = b"3.0", total: bytes = b"12.0", lines: bytes = b"400.0") 
     )
 
 
-def test_a_real_looking_page_gives_its_unlabelled_samples() -> None:
+def test_a_real_looking_page_gives_its_unlabelled_samples_and_the_model() -> None:
     """Comments and labelled samples are skipped; the plain samples are read as numbers."""
-    assert parse_samples(PAGE) == {
-        "coio_connections_live": 3.0,
-        "coio_connections_total": 12.0,
-        "coio_lines_total": 400.0,
-    }
+    assert parse_page(PAGE) == (
+        {
+            "coio_connections_live": 3.0,
+            "coio_connections_total": 12.0,
+            "coio_lines_total": 400.0,
+        },
+        "",
+    )
+    info = b'# TYPE coio_server_info gauge\ncoio_server_info{model="threads"} 1.0\n'
+    assert parse_page(PAGE + info)[1] == "threads"
 
 
 @pytest.mark.parametrize(
-    ("line", "kept"),
+    ("text", "kept"),
     [
         (b"a 1", {"a": 1.0}),
         (b"a 1 1700000000000", {"a": 1.0}),  # a timestamp is allowed
         (b"a 1e3", {"a": 1000.0}),
-        (b"a 1_000", {}),  # float() would take it; Prometheus does not
-        (b"a 1 x", {}),  # garbage after the value
-        (b"a 1 2 3", {}),
         (b'a{b="c d"} 1', {}),  # labelled: not a figure we read
-        (b"a", {}),
-        (b"9a 1", {}),  # not a metric name
-        (b"a\x1b[31m 1", {}),  # an escape in the name
-        (b"a 0x10", {}),
-        (b"\xff\xfe 1", {}),  # not UTF-8
         (b"a 1\na 2", {"a": 1.0}),  # a repeated sample: the first counts
-        (b"#a 1", {}),
+        (b"# a comment\n\n", {}),
     ],
 )
-def test_sample_lines_that_do_not_parse_are_skipped(line: bytes, kept: dict[str, float]) -> None:
-    """Each hostile or malformed sample line is skipped, never raised on or half-read."""
-    assert parse_samples(line) == kept
+def test_plain_samples_are_read(text: bytes, kept: dict[str, float]) -> None:
+    """Unlabelled samples become figures; labelled ones and comments are passed over."""
+    assert parse_page(text)[0] == kept
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        b"a 1_000",  # float() would take it; Prometheus does not
+        b"a 1 x",  # garbage after the value
+        b"a",
+        b"9a 1",  # not a metric name
+        b"a\x1b[31m 1",  # an escape in the name
+        b"a 0x10",
+        b"\xff\xfe 1",  # not UTF-8
+        b'a{b="c} 1',  # an unclosed label
+        b"# TYPE a nonsense\na 1",
+        b"<html>hello</html>",
+        b"SSH-2.0-OpenSSH_9.6\r\n",
+    ],
+)
+def test_a_page_that_does_not_parse_is_one_scrape_error(page: bytes) -> None:
+    """A hostile or malformed page is refused whole with one line, never raised on or half-read."""
+    with pytest.raises(ScrapeError):
+        parse_page(page)
+
+
+# Characters a Prometheus page is made of, so that random pages come close to parsing.
+PAGE_CHARS = 'abc_:{}="#, \t\n\\0123456789.eE+-InfNa'
+PAGES = st.text(PAGE_CHARS, max_size=200).map(str.encode) | st.binary(max_size=200)
+
+
+@given(PAGES)
+def test_any_page_gives_figures_or_one_scrape_error(page: bytes) -> None:
+    """Whatever a peer serves as its page, reading it gives figures or a ScrapeError, never
+    another exception (prometheus_client's parser refuses in several ways; all are caught)."""
+    good = PAGE + page
+    for candidate in (page, good):
+        with contextlib.suppress(ScrapeError):
+            MetricsReader().read(candidate, 1.0)
 
 
 @pytest.mark.parametrize(
@@ -90,7 +128,7 @@ def test_sample_lines_that_do_not_parse_are_skipped(line: bytes, kept: dict[str,
         (page(lines=b"1e30"), "coio_lines_total is not a count"),  # beyond a 64-bit counter
         (b"coio_connections_live 1\n", "no coio_connections_total on the page"),
         (b"", "no coio_connections_live on the page"),
-        (b"<html>hello</html>" * 100, "no coio_connections_live on the page"),
+        (b"<html>hello</html>" * 100, "not a Prometheus text page"),
         (b'coio_connections_live{x="1"} 1\n', "no coio_connections_live on the page"),
     ],
 )
@@ -258,20 +296,23 @@ def test_a_silent_peer_is_a_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
     assert time.monotonic() - started < 2
 
 
-def test_a_demo_server_with_metrics_names_a_page_that_scrapes() -> None:
-    """DemoServer(metrics=True) reads its metrics address from the log and stops cleanly."""
-    demo = DemoServer(metrics=True)
+def test_a_demo_server_names_a_page_that_scrapes() -> None:
+    """DemoServer reads its metrics address from its log file and stops cleanly."""
+    demo = DemoServer("threads")
     try:
-        assert demo.metrics_url is not None
-        assert demo.log_fd is None
-        target = parse_metrics_url(demo.metrics_url)
+        target = demo.metrics_target
         report = MetricsReader().read(trio.run(scrape, target), 1.0)
-        assert (report.live, report.total) == (0, 0)
+        assert (report.live, report.total, report.waiting, report.model) == (0, 0, 0, "threads")
+        assert report.threads is not None
+        assert report.threads >= 1
+        assert report.memory is not None
+        assert report.memory > 1_000_000
+        log = demo.log_path
+        assert parse_metrics_line(log.read_text()) == demo.metrics_url
     finally:
         demo.stop()
     assert demo.proc.returncode == 0
-    assert demo._drain is not None
-    assert not demo._drain.is_alive()
+    assert not log.exists()  # its log went with it
 
 
 def metrics_target(server: ServerProcess) -> MetricsTarget:
@@ -301,7 +342,7 @@ async def test_room_bar_shows_a_scraped_servers_figures_then_their_loss() -> Non
             await wait_for(pilot, counted, 15)
             assert bar.server_report is not None
             assert bar.server_report.total >= 4
-            assert "server  4 live · " in bar.render_text().plain
+            assert "server  gevent · 4 live · 0 waiting · " in bar.render_text().plain
             server.stop()
             await wait_for(
                 pilot, lambda: "server  figures unavailable" in bar.render_text().plain, 10

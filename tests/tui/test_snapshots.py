@@ -20,6 +20,7 @@ from coio.tui.messages import (
     StateChanged,
     WireChunk,
 )
+from coio.tui.net.server_metrics import MetricsTarget
 from coio.tui.settings import Settings
 from coio.tui.widgets.chat_input import ChatInput
 from tests.tui.pilot_support import chats, wait_for
@@ -121,8 +122,19 @@ def test_classroom_room_bar(snap_compare) -> None:
             last_error="",
         )
         pilot.app.post_message(report)
-        pilot.app.post_message(ServerReport(live=41, total=43, per_second=80.0))
+        figures = ServerReport(
+            live=41,
+            total=43,
+            per_second=80.0,
+            model="gevent",
+            threads=3,
+            waiting=0,
+            memory=41 * 300 * 1024,
+        )
+        pilot.app.post_message(figures)
         await pilot.pause()
 
-    app = CoioApp(Settings(port=8080, bots=40, bot_rate=2), connect=False, server_log=0)
+    metrics = MetricsTarget("127.0.0.1", 9100, "/metrics")  # never read: no live network
+    settings = Settings(port=8080, bots=40, bot_rate=2)
+    app = CoioApp(settings, connect=False, server_metrics=metrics)
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

@@ -54,7 +54,7 @@ async def read_until(ws: aiohttp.ClientWebSocketResponse, pattern: bytes, within
 
 @pytest.mark.timeout(60)
 def test_every_tab_shows_the_demo_servers_live_count() -> None:
-    """Two tabs on one demo server: each tab's screen shows the server's "2 live" figure."""
+    """Two tabs on one demo server: each tab's screen shows the server's "2 live · 0 waiting"."""
 
     async def scenario(web: WebServer) -> list[str]:
         async with aiohttp.ClientSession() as session:
@@ -63,7 +63,7 @@ def test_every_tab_shows_the_demo_servers_live_count() -> None:
             for ws in sockets:  # both tabs' apps connected, so the server counts two
                 await read_until(ws, rb"verified", 40)
             for ws in sockets:  # within a few scrapes every tab shows the count
-                await read_until(ws, rb"2 live(?:\x1b\[[0-9;]*m)* \xc2\xb7 [0-9]+ served", 15)
+                await read_until(ws, rb"2 live(?:\x1b\[[0-9;]*m)* \xc2\xb7 0 waiting", 15)
             tabs = wait_for_tabs(web.proc.pid, 2)
             for ws in sockets:
                 await ws.close()

@@ -1,7 +1,9 @@
-"""A coio-server's live figures from its Prometheus page, scraped over plain trio sockets.
+"""A coio-server's live figures from its Prometheus page: fetched over plain trio sockets,
+read with prometheus_client's own text parser.
 
 The page is network input: the URL must name this machine, the response is size- and
-time-bounded, and a sample that does not parse is skipped, never trusted.
+time-bounded, and a page that does not parse, or whose figures are not sound counts, is one
+line in the room bar, never trusted.
 """
 
 from __future__ import annotations
@@ -9,11 +11,11 @@ from __future__ import annotations
 import ipaddress
 import math
 import os
-import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import trio
+from prometheus_client.parser import text_string_to_metric_families
 
 from coio.address import format_address
 
@@ -22,17 +24,18 @@ from .connection import Post
 
 SCRAPE_INTERVAL = 1.0  # seconds between scrapes: the room bar's msgs/s is per second
 SCRAPE_TIMEOUT = 2.0  # seconds for connect, request and whole response; a stuck peer is a miss
-# coio-server's page is under 1 KiB; a far bigger answer is not it and is not read to the end.
+# coio-server's page is a few KiB; a far bigger answer is not it and is not read to the end.
 MAX_RESPONSE_BYTES = 64 * 1024
 MAX_URL_CHARS = 2048  # a longer URL is a mistake, not a metrics page
 MAX_COUNT = 2**63  # a count beyond a 64-bit counter is garbage
-LIVE = "coio_connections_live"  # gauge: connections open now
+MAX_MODEL_CHARS = 24  # a model name longer than this is not one of coio-server's
+LIVE = "coio_connections_live"  # gauge: connections open now (being served)
 TOTAL = "coio_connections_total"  # counter: connections accepted
 LINES = "coio_lines_total"  # counter: lines echoed (the stats line's msgs/s counts these)
-
-_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
-_VALUE = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?Inf|NaN")
-_TIMESTAMP = re.compile(r"-?\d+")
+WAITING = "coio_clients_waiting"  # gauge: connected, not yet accepted (no banner yet)
+THREADS = "coio_threads"  # gauge: the server process's OS threads, as the kernel counts them
+MEMORY = "process_resident_memory_bytes"  # gauge: prometheus_client's process collector
+INFO = "coio_server_info"  # info: the label model="gevent" names the IO model
 
 
 class ScrapeError(Exception):
@@ -88,23 +91,28 @@ def parse_metrics_url(text: str) -> MetricsTarget:
     return MetricsTarget(host, port, path)
 
 
-def parse_samples(page: bytes) -> dict[str, float]:
-    """The unlabelled samples of a Prometheus text page, name -> value (the first of each).
-
-    Comments, labelled samples and lines that do not parse are skipped.
+def parse_page(page: bytes) -> tuple[dict[str, float], str]:
+    """A Prometheus text page, read by prometheus_client's own parser: its unlabelled samples
+    (name -> value, the first of each) and the server's model (``coio_server_info``'s label,
+    "" without one). ScrapeError if the page does not parse: a page is read whole or not at
+    all, never half-trusted.
     """
-    samples: dict[str, float] = {}
-    for line in page.decode("utf-8", "replace").splitlines():
-        fields = line.split()
-        if not 2 <= len(fields) <= 3 or fields[0].startswith("#"):
-            continue
-        name, value = fields[0], fields[1]
-        if not _NAME.fullmatch(name) or not _VALUE.fullmatch(value) or name in samples:
-            continue
-        if len(fields) == 3 and not _TIMESTAMP.fullmatch(fields[2]):
-            continue
-        samples[name] = float(value)
-    return samples
+    try:
+        text = page.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ScrapeError("not UTF-8 text (not a metrics page?)") from None
+    values: dict[str, float] = {}
+    model = ""
+    try:
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if not sample.labels:
+                    values.setdefault(sample.name, float(sample.value))
+                elif sample.name == INFO and not model:
+                    model = sample.labels.get("model", "")
+    except (ValueError, IndexError, KeyError, TypeError):  # the parser's ways to refuse a line
+        raise ScrapeError("not a Prometheus text page") from None
+    return values, model
 
 
 def count(samples: dict[str, float], name: str) -> int:
@@ -115,6 +123,12 @@ def count(samples: dict[str, float], name: str) -> int:
     if not math.isfinite(value) or not 0 <= value < MAX_COUNT or not value.is_integer():
         raise ScrapeError(f"{name} is not a count")
     return int(value)
+
+
+def optional_count(samples: dict[str, float], name: str) -> int | None:
+    """Sample ``name`` as a count, or None where the server does not offer it (an older
+    coio-server, or --workers' summed page); ScrapeError if it is there but odd."""
+    return count(samples, name) if name in samples else None
 
 
 def response_body(response: bytes) -> bytes:
@@ -164,22 +178,33 @@ async def scrape(target: MetricsTarget) -> bytes:
 
 
 class MetricsReader:
-    """Folds successive scrapes into live / total / msgs-per-second figures."""
+    """Folds successive scrapes into the room bar's figures; msgs/s from the lines counter."""
 
     def __init__(self) -> None:
         self._last: tuple[int, float] | None = None  # lines echoed, and when that was read
 
     def read(self, page: bytes, at: float) -> ServerReport:
         """The figures on ``page``, scraped at ``at`` (seconds); ScrapeError if it has none."""
-        samples = parse_samples(page)
+        samples, model = parse_page(page)
         live, total, lines = count(samples, LIVE), count(samples, TOTAL), count(samples, LINES)
+        memory = samples.get(MEMORY)
+        if memory is not None and not (math.isfinite(memory) and 0 <= memory < MAX_COUNT):
+            raise ScrapeError(f"{MEMORY} is not a size")
         per_second = None
         if self._last is not None:
             lines0, at0 = self._last
             if lines >= lines0 and at > at0:  # fewer lines: a restarted server, no rate yet
                 per_second = (lines - lines0) / (at - at0)
         self._last = (lines, at)
-        return ServerReport(live=live, total=total, per_second=per_second)
+        return ServerReport(
+            live=live,
+            total=total,
+            per_second=per_second,
+            model=model[:MAX_MODEL_CHARS],
+            threads=optional_count(samples, THREADS),
+            waiting=optional_count(samples, WAITING),
+            memory=None if memory is None else int(memory),
+        )
 
     def failed(self, reason: str) -> ServerReport:
         self._last = None

@@ -40,11 +40,11 @@ def url_for(host: str, port: int, token: str | None = None) -> str:
     return http_url(host, port, "/" + query)
 
 
-def serve(options: ServeOptions, settings: Settings, *, demo: bool, prog: str) -> int:
+def serve(options: ServeOptions, settings: Settings, *, demo: bool, model: str, prog: str) -> int:
     """Serve coio-tui to browsers until Ctrl+C; return the exit code.
 
-    Each tab is a client of ``settings``' server, or of a --demo server started here. ``prog``
-    names the program in messages.
+    Each tab is a client of ``settings``' server, or of a --demo server of IO ``model``
+    started here. ``prog`` names the program in messages.
     """
     try:
         token = access_token(options.host, os.environ)
@@ -74,7 +74,7 @@ def serve(options: ServeOptions, settings: Settings, *, demo: bool, prog: str) -
         metrics_url = None
         if demo:
             try:
-                demo_server = DemoServer(metrics=True)  # each tab reads its figures from it
+                demo_server = DemoServer(model)  # each tab reads its figures from its page
             except (DemoServerError, OSError) as exc:
                 print(f"{prog}: {exc}", file=sys.stderr)
                 return 1

@@ -1,36 +1,54 @@
-"""The classroom bar: the simulated clients' figures and the demo server's own."""
+"""The classroom bar: the simulated clients' figures and the server's own."""
 
 from __future__ import annotations
 
 from rich.text import Text
+from textual.reactive import reactive
 from textual.widgets import Static
 
 from ..messages import BotsReport, ServerReport
 from ..safe import visible
-from ..stats import format_ms
+from ..stats import format_bytes, format_ms
+
+# What the server line's figures mean, for the bar's tooltip.
+SERVER_FIGURES = (
+    "server: its IO model · clients live (being served) · waiting (connected, not yet "
+    "accepted: no banner yet) · lines echoed per second · the server process's OS threads, "
+    "as the kernel counts them (its log writer and helper threads included) · resident memory "
+    "per live client (the whole process's, divided) · connections since it started"
+)
 
 
 class RoomBar(Static):
-    """Two lines across the app: what the bots see and what the server says."""
+    """Two lines across the app: what the bots see and what the server says.
+
+    The app sets ``bots_report``, ``server_report`` and, while it restarts a --demo server
+    with another model, ``switching`` (that model's name); the bar redraws itself.
+    """
+
+    bots_report: reactive[BotsReport | None] = reactive(None)
+    server_report: reactive[ServerReport | None] = reactive(None)
+    switching: reactive[str] = reactive("")
 
     def __init__(self, *, bots: int, rate: float, watching_server: bool) -> None:
         super().__init__()
-        self.bots_report: BotsReport | None = None
-        self.server_report: ServerReport | None = None
         self.bot_count = bots
         self.bot_rate = rate
         self.watching_server = watching_server
         self.border_title = "room"
+        if watching_server:
+            self.tooltip = SERVER_FIGURES
 
     def on_mount(self) -> None:
         self.update(self.render_text())
 
-    def show_bots(self, report: BotsReport) -> None:
-        self.bots_report = report
+    def watch_bots_report(self) -> None:
         self.update(self.render_text())
 
-    def show_server(self, report: ServerReport) -> None:
-        self.server_report = report
+    def watch_server_report(self) -> None:
+        self.update(self.render_text())
+
+    def watch_switching(self) -> None:
         self.update(self.render_text())
 
     def render_text(self) -> Text:
@@ -61,14 +79,27 @@ class RoomBar(Static):
         return out
 
     def _server_line(self) -> Text:
+        if self.switching:
+            return Text(f"restarting with model {self.switching}…", style="bold yellow")
         r = self.server_report
         if r is None:
             return Text("waiting for its first figures", style="dim")
-        if not r.running:
-            return Text("stopped", style="bold red")
         if r.unavailable:
             out = Text("figures unavailable", style="yellow")
             return out.append(f" ({visible(r.unavailable, 60)})", style="dim")
-        out = Text(f"{r.live} live", style="bold").append(f" · {r.total} served")
+        out = Text()
+        if r.model:  # the server's own words: shown as text, escapes made visible
+            out.append(visible(r.model, 24), style="bold cyan").append(" · ")
+        out.append(f"{r.live} live", style="bold")
+        if r.waiting is not None:
+            out.append(" · ").append(
+                f"{r.waiting} waiting", style="bold yellow" if r.waiting else ""
+            )
         rate = "-" if r.per_second is None else f"{r.per_second:.0f}"
-        return out.append(f" · {rate} msgs/s")
+        out.append(f" · {rate} msgs/s")
+        if r.threads is not None:
+            out.append(f" · {r.threads} {'thread' if r.threads == 1 else 'threads'}")
+        if r.memory is not None:
+            per_client = "—" if r.live == 0 else format_bytes(r.memory // r.live)
+            out.append(f" · mem/client {per_client}")
+        return out.append(f" · {r.total} since start")
