@@ -15,9 +15,10 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, TabbedContent, TabPane
 
 from coio import __version__
+from coio.server.models import MODELS
 
-from .demo import DemoServer
-from .messages import BotsReport, PartFailed, ServerReport
+from .demo import DemoServer, DemoServerError
+from .messages import BotsReport, LinkState, PartFailed, ServerReport
 from .net.bots import BotSwarm
 from .net.guest import TrioGuest
 from .net.link import Link
@@ -57,10 +58,11 @@ class CoioApp(App[int]):
         super().__init__()
         self.settings = settings
         self.connect = connect  # False: tabs without networking (snapshots, previews)
-        self.demo = demo  # a --demo server, read for its figures
+        self.demo = demo  # a --demo server: the palette restarts it with another IO model
         if server_metrics is None and demo is not None:
             server_metrics = demo.metrics_target
         self.server_metrics = server_metrics  # a server's metrics page, read for its figures
+        self.switching = ""  # the model a --demo server is being restarted with, if any
         self.sub_title = f"{settings.address} · v{__version__}"
         self.guest = TrioGuest(on_crash=self._network_crashed)
         self._count = 0
@@ -183,6 +185,47 @@ class CoioApp(App[int]):
         yield SystemCommand("New connection", "Open another client tab", self.action_new_connection)
         yield SystemCommand("Toggle wire pane", "Show the raw bytes", self.action_toggle_wire)
         yield SystemCommand("Clear", "Clear this tab's transcript and wire", self.action_clear)
+        if self.demo is not None:
+            for model, what in MODELS.items():
+                now = " (serving now)" if model == self.demo.model else ""
+                help_text = f"Restart the demo server on its port with {what}{now}"
+                yield SystemCommand(
+                    f"Server model: {model}", help_text, partial(self.switch_model, model)
+                )
+
+    def switch_model(self, model: str) -> None:
+        """Restart the --demo server with IO ``model``, off the UI thread; the tabs reconnect."""
+        if self.demo is None:
+            return
+        if self.switching:
+            self.notify(f"already restarting with {self.switching}", severity="warning")
+            return
+        self.switching = model
+        for bar in self.query(RoomBar):
+            bar.switching = model
+        self.run_worker(self._switch(self.demo, model), group="server-model", exit_on_error=False)
+
+    async def _switch(self, demo: DemoServer, model: str) -> None:
+        try:
+            # The old server's SIGTERM and wait, and the new one's start, block: in a thread.
+            await asyncio.to_thread(demo.restart, model)
+        except (DemoServerError, OSError) as exc:
+            self.notify(f"{exc}", title="server model", severity="error", markup=False)
+        else:
+            self.notify(f"the demo server serves with {model} now", title="server model")
+            self._reconnect_now()
+        finally:
+            self.switching = ""
+            for bar in self.query(RoomBar):
+                bar.switching = ""
+
+    def _reconnect_now(self) -> None:
+        """Every tab waiting to retry connects now, not after its backoff; a tab the user
+        disconnected stays so."""
+        for chat in self.query(ChatPane):
+            offline = chat.link_pane.state is LinkState.OFFLINE
+            if chat.link is not None and not chat.connected and not offline:
+                chat.link.connect()
 
     # query(), not query_one(): a report may still arrive while the app tears its screen down.
     def on_bots_report(self, report: BotsReport) -> None:

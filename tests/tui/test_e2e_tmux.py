@@ -45,3 +45,22 @@ def test_demo_with_bots_shows_the_room_and_quits_cleanly(tmp_path: Path) -> None
         wait_for_screen(session, "6 live")  # five bots and the tab, counted by the server
         tmux("send-keys", "-t", session, "C-q")
         assert_exited_cleanly(session, rc_file)
+
+
+def test_demo_switches_its_server_model_from_the_command_palette(tmp_path: Path) -> None:
+    """`coio-tui --demo --model blocking --clients 2`: one tab served, one waiting; the palette's
+    "Server model: threads" restarts the server and both tabs are served; exit 0."""
+    rc_file = tmp_path / "rc"
+    with tui_session("model", "--demo --model blocking --clients 2", rc_file) as session:
+        wait_for_screen(session, "blocking · 1 live · 1 waiting")
+        tmux("send-keys", "-t", session, "C-p")
+        wait_for_screen(session, "Search for commands")
+        tmux("send-keys", "-t", session, "-l", "Server model: threads")
+        wait_for_screen(session, "Restart the demo server on its port")
+        tmux("send-keys", "-t", session, "Enter")
+        wait_for_screen(session, "threads · 2 live · 0 waiting")
+        tmux("send-keys", "-t", session, "-l", "after the switch")
+        tmux("send-keys", "-t", session, "Enter")
+        wait_for_screen(session, "AFTER THE SWITCH")
+        tmux("send-keys", "-t", session, "C-q")
+        assert_exited_cleanly(session, rc_file)
