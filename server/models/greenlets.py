@@ -43,24 +43,29 @@ class End(Exception):
 class FdStream:
     """A client's descriptor, read and written by its own greenlet, waiting in the hub."""
 
-    __slots__ = ("fd", "hub", "reader", "writer")
+    __slots__ = ("fd", "hub", "reader", "writer", "writing")
 
     def __init__(self, fd: int) -> None:
         self.fd = fd
         self.hub = gevent.get_hub()
         self.reader: Any = self.hub.loop.io(fd, _READ)
         self.writer: Any = None  # made the first time an echo waits for room
+        self.writing = False  # waiting for room to write: busy, not idle
 
     def read(self) -> bytes:
-        """The next chunk the client sent (b"" at its end of stream); waits if none yet."""
+        """The next chunk the client sent (b"" at its end of stream); waits if none yet.
+
+        Every read waits for the hub's turn first, even with data already there: one read
+        per client per loop turn, so a client streaming flat out cannot starve the others
+        (and in a closed loop it saves the read that would find nothing yet)."""
+        if not self.reader.active:  # stays started: the next wait costs no syscall
+            self.reader.start(gevent.getcurrent().switch)
         while True:
+            self.hub.switch()
             try:
                 return os.read(self.fd, RECV_BYTES)
             except BlockingIOError:
                 pass
-            if not self.reader.active:  # stays started: the next wait costs no syscall
-                self.reader.start(gevent.getcurrent().switch)
-            self.hub.switch()
 
     def write(self, data: bytes) -> int:
         """Write all of ``data``, waiting for room while the client reads slowly."""
@@ -78,9 +83,11 @@ class FdStream:
             if self.writer is None:
                 self.writer = self.hub.loop.io(self.fd, _WRITE)
             self.writer.start(gevent.getcurrent().switch)
+            self.writing = True
             try:
                 self.hub.switch()
             finally:
+                self.writing = False
                 self.writer.stop()
 
     def close(self) -> None:
@@ -105,6 +112,7 @@ class GeventModel:
             backlog=None if listener is not None else LISTEN_BACKLOG,
         )
         self._greenlets: dict[Client, Greenlet[Any, Any]] = {}
+        self._streams: dict[Client, FdStream] = {}
 
     @property
     def live(self) -> int:
@@ -125,7 +133,7 @@ class GeventModel:
         """Serve one client, top to bottom, in its own greenlet."""
         client = self.book.opened(address)
         self._greenlets[client] = gevent.getcurrent()  # type: ignore[assignment]
-        stream = FdStream(sock.fileno())
+        self._streams[client] = stream = FdStream(sock.fileno())
         stats = self.book.stats
         reason = "eof"
         try:
@@ -153,6 +161,7 @@ class GeventModel:
         finally:
             stream.close()
             del self._greenlets[client]
+            del self._streams[client]
             self.book.closed(client, reason)
         # StreamServer closes the socket when this returns.
 
@@ -182,6 +191,8 @@ class GeventModel:
         quiet = BUSY_FOR
         while True:
             for client in self.book.quiet_for(quiet):
-                self._end(client, "shutdown")
+                stream = self._streams.get(client)
+                if stream is not None and not stream.writing:  # a stuck echo waits for grace
+                    self._end(client, "shutdown")
             quiet = SHUTDOWN_QUIET
             gevent.sleep(SHUTDOWN_QUIET)

@@ -44,7 +44,13 @@ def test_nginx_stream_config_spreads_clients_over_backends(tmp_path: Path) -> No
         finally:
             nginx.terminate()
             assert nginx.wait(10) == 0
-        served = [count_phrase(s.log(), "connect id=") for s in (one, two)]
+
+        # The servers' log lines leave through a writer thread: wait for all 40 to arrive.
+        def served_by_each() -> list[int]:
+            return [count_phrase(s.log(), "connect id=") for s in (one, two)]
+
+        wait_until(lambda: sum(served_by_each()) >= 40, 10)
+        served = served_by_each()
     print(f"\nclients per backend through nginx: {served}")
     assert sum(served) >= 40
     assert min(served) >= 10  # least_conn spreads them
