@@ -19,10 +19,12 @@ sys.path.insert(0, str(ROOT.parent))
 
 from textual.pilot import Pilot  # noqa: E402
 
+from coio.server.models import MODELS  # noqa: E402
 from coio.tui.app import CoioApp  # noqa: E402
 from coio.tui.demo import DemoServer  # noqa: E402
 from coio.tui.settings import Settings  # noqa: E402
 from coio.tui.widgets.chat_pane import ChatPane  # noqa: E402
+from coio.tui.widgets.room_bar import RoomBar  # noqa: E402
 
 SIZE = (120, 34)
 LINES = ["hello, coio!", "straße grüße", "[bold]markup stays text[/]", "ǆ é ß"]
@@ -63,12 +65,35 @@ async def classroom_shot(server: DemoServer) -> Path:
         return Path(app.save_screenshot("coio-tui-classroom.svg", path=str(ROOT)))
 
 
+async def model_shot(server: DemoServer) -> Path:
+    """`coio-tui --demo --model M --clients 3 --bots 4`: the room bar names the model, its
+    threads and who waits (with blocking, all but one client)."""
+    settings = Settings(host=server.host, port=server.port, name="ada", clients=3, bots=4)
+    app = CoioApp(settings, demo=server)
+    async with app.run_test(size=SIZE) as pilot:
+        bar = app.query_one(RoomBar)
+        for _ in range(100):  # every client counted, live or waiting
+            r = bar.server_report
+            if r and r.model == server.model and r.live + (r.waiting or 0) == 7:
+                break
+            await pilot.pause(0.1)
+        await pilot.pause(1.2)  # one more reading: a msgs/s figure
+        name = f"coio-tui-model-{server.model}.svg"
+        return Path(app.save_screenshot(name, path=str(ROOT)))
+
+
 async def capture() -> list[Path]:
     shots = []
     for shot in (chat_shot, classroom_shot):
         server = DemoServer()
         try:
             shots.append(await shot(server))
+        finally:
+            server.stop()
+    for model in MODELS:
+        server = DemoServer(model)
+        try:
+            shots.append(await model_shot(server))
         finally:
             server.stop()
     return shots
