@@ -26,7 +26,9 @@ from textual.scroll_view import ScrollView
 from textual.selection import Selection
 from textual.strip import Strip
 
-STRIP_CACHE = 1024  # rendered lines kept: a few screens' worth, so scrolling back is cheap
+# Rendered lines kept: a few screens' worth, so repainting and scrolling back are cheap. Each
+# Strip carries its own small caches (7 objects for the GC to walk), so not more than needed.
+STRIP_CACHE = 256
 
 
 Part = tuple[str, str]  # some text and its Rich style ("" for none); never markup
@@ -175,7 +177,7 @@ class SelectableLog(ScrollView):
         before = self._base()
         self._start += excess
         dropped = self._base() - before
-        if self._start >= max(self.max_lines, 64):  # trim in batches: O(1) per line
+        if self._start >= max(self.max_lines // 4, 64):  # trim in batches: O(1) per line
             self._compact()
         return dropped
 
