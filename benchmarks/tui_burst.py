@@ -35,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -258,25 +259,27 @@ async def network_burst(
             "mismatches": pane.stats.mismatches}  # fmt: skip
 
 
-def echo_messages(pane: Any, count: int, first_seq: int) -> list[Any]:
-    """``count`` echoes as the trio reader would post them: one Echoes per 64 KiB read."""
+def echo_messages(pane: Any, count: int, first_seq: int) -> Iterator[Any]:
+    """``count`` echoes as the trio reader would post them: one Echoes per 64 KiB read, each
+    made when it is asked for, so the app's memory is measured without 100,000 waiting."""
     from coio.tui.messages import Echoes, EchoItem
 
     conn_id = 1
-    items = []
-    now = time.time()
-    for i in range(count):
-        text = f"echo {first_seq + i:07} the quick brown fox"
-        items.append(EchoItem(first_seq + i, text, text.upper().encode(), True, 0.0004, now))
-    per_read = max(1, READ_BYTES // (len(items[0].echo) + 1))
-    return [Echoes(conn_id, items[at : at + per_read]) for at in range(0, count, per_read)]
+    per_read = READ_BYTES // len(f"ECHO {first_seq:07} THE QUICK BROWN FOX\n")
+    for at in range(0, count, per_read):
+        items = []
+        now = time.time()
+        for i in range(first_seq + at, first_seq + min(count, at + per_read)):
+            text = f"echo {i:07} the quick brown fox"
+            items.append(EchoItem(i, text, text.upper().encode(), True, 0.0004, now))
+        yield Echoes(conn_id, items)
 
 
 async def echo_burst(
     args: argparse.Namespace, paints: Paints, pane: Any, arrivals: Arrivals
 ) -> dict[str, Any]:
     await asyncio.sleep(0.5)  # let the network burst's last frames go out
-    messages = echo_messages(pane, args.burst, 1_000_000)
+    messages = list(echo_messages(pane, args.burst, 1_000_000))
     target = arrivals.count + args.burst
     started = time.perf_counter()
     for message in messages:
