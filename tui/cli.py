@@ -108,17 +108,17 @@ def _parser() -> tuple[argparse.ArgumentParser, list[argparse.Action]]:
         choices=list(MODELS),
         default=None,
         metavar="M",
-        help="the --demo server's IO model: "
-        + "; ".join(f"{name}: {what}" for name, what in MODELS.items())
-        + " (the command palette switches it live)",
+        help=f"the --demo server's IO model, one of {', '.join(MODELS)} (default: "
+        f"{DEFAULT_MODEL}); the command palette switches it live",
     )
     parser.add_argument(
         "--server-metrics",
         type=metrics_url,
         default=None,
         metavar="URL",
-        help="show the server's live connections and msgs/s in the room bar, read each second "
-        "from its Prometheus page on this machine (the URL `coio-server --metrics-port` logs)",
+        help="show the server's model, live and waiting clients, msgs/s, threads and memory in "
+        "the room bar, read each second from its Prometheus page on this machine (the URL "
+        "`coio-server --metrics-port` logs)",
     )
     server_only = [demo, model, *add_serve_arguments(parser)]
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
