@@ -84,7 +84,8 @@ def _char_at_cell(plain: str, cell: int) -> int:
 
 
 class SelectableLog(ScrollView):
-    """Lines of ``Text`` (written with markup off by the subclasses), followed at the bottom.
+    """Lines of styled parts (never markup: the subclasses escape network text), followed at
+    the bottom.
 
     New lines are followed while ``following`` is True, that is, until the reader scrolls up.
     A layout change (a pane opening beside it) moves the bottom but is not the reader
@@ -242,6 +243,8 @@ class SelectableLog(ScrollView):
         wrap = self._wrap or width
         strip = self._line_strip(index)
         first = row * wrap
+        # Folding is by cells: a double-width character cut by the fold shows as two spaces
+        # (Strip.crop's rule); the copied text still has it, taken from the line, not the rows.
         piece = strip.crop_extend(first, first + wrap, style).extend_cell_length(width, style)
         x = first and _char_at_cell(self._lines[index].plain, first)
         # Offsets tell the screen which character the mouse is over, for selection.
