@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import socket
+import threading
 import time
 from typing import TYPE_CHECKING, TextIO, cast
 
@@ -161,8 +162,20 @@ def setup_logging(config: Config, worker: int | None = None) -> LogSink:
     """Log through a sink that never blocks the hub; gevent's own error reports go there too."""
     tag = "" if worker is None else f"w{worker} "
     sink = start_log_sink(config.log_level.upper(), f"%(asctime)s %(levelname)s {tag}%(message)s")
+    hub = gevent.get_hub()
+    room = hub.loop.io(sink.pipe, 2)  # the log pipe has room again
+
+    def want_room(want: bool) -> None:
+        if threading.get_ident() != hub.thread_ident:  # logged from a model's own thread
+            hub.loop.run_callback_threadsafe(want_room, want)  # watchers are the hub's
+        elif want:
+            room.start(sink.flush)
+        else:
+            room.stop()
+
+    sink.want_room = want_room
     # gevent reports an error that escapes a callback or greenlet here: through the sink too.
-    gevent.get_hub().exception_stream = cast(TextIO, sink)  # it only ever calls write()
+    hub.exception_stream = cast(TextIO, sink)  # it only ever calls write()
     return sink
 
 
@@ -172,6 +185,9 @@ def run(config: Config, listener: socket.socket | None = None, worker: int | Non
     A worker serves on its supervisor's ``listener`` and tags its log lines ``w<worker>``.
     """
     sink = setup_logging(config, worker)
+    # Addresses are resolved only while binding, at start: in this thread, not in a resolver
+    # thread that would then stay in the server's thread count (the lesson --model shows).
+    gevent.config.resolver = "block"
     server = CoioServer(config, listener, sink)
     server.start(announce=listener is None)
     server.serve()

@@ -1,46 +1,53 @@
-"""Log lines leave the hub without blocking it: a bounded queue, written out by a real thread.
+"""Log lines leave the hub without blocking it: a pipe of the server's own, copied to stderr
+by a child process.
 
-A record is formatted where it is logged (in the hub, as before); it is written elsewhere.
-`LogSink` is a logging handler that puts each formatted line in a bounded queue and returns;
-one OS thread takes the lines off the queue and writes them to stderr. coio-server never
-monkey-patches, so `threading` here is the real one (`start_log_sink` refuses to run if it
-was patched): a write() that blocks, say on a stderr pipe nobody reads, blocks that thread
-alone, with the GIL released, and the hub goes on serving.
+A record is formatted where it is logged (in the hub, as before) and written with one
+non-blocking write() to a pipe the server makes at start; a child process, the copier
+(named coio-log), copies that pipe to stderr. Only the copier ever waits on stderr: when
+stderr is a pipe nobody reads, the copier blocks there and the hub goes on serving.
 
-When the queue is full a line is dropped and counted (`dropped`, coio_log_dropped_total in
-/metrics). Once the writer has caught up (the queue is empty again) it writes one line saying
-how many were dropped. `close` gives the writer a bounded time to write what is still queued,
-so a server's last lines survive when stderr is fine and a blocked one cannot hold up exit.
+Not a thread: a second thread, even one asleep, makes every echo dearer, because glibc's
+malloc and system calls take their multi-threaded paths for good once a thread exists (an
+idle thread measured +0.25 µs a 1 KiB echo, about 7% of the reactor's handler; an idle child
+process, nothing), and the server's thread count (coio_threads) stays what its model makes.
 
-Standard library only: the --workers parent, which never imports gevent, logs through it too.
-A forked child (a worker) gets a queue and a writer thread of its own at once; what the
-parent had queued is the parent's to write.
+When the pipe is full, lines wait in a bounded queue (LOG_QUEUE_LINES) until it has room:
+``want_room(True)`` asks the owner to call `flush` then (the hub arms a write watcher; the
+--workers parent, which has no hub, tries again at its next line). A line that finds the
+queue full is dropped and counted (`dropped`: coio_log_dropped_total in /metrics); once the
+queue is empty again, one line says how many were dropped. `stop` (also run at exit by
+logging.shutdown()) gives the queue and then the copier at most FLUSH_TIMEOUT to get
+everything out: a server's last lines survive when stderr works, and a blocked stderr
+cannot hold up exit (the copier is then killed).
+
+--workers: the parent starts the one copier; each worker it forks inherits the pipe and
+writes to it itself, at most PIPE_BUF bytes a write, so lines never interleave. Standard
+library only: the parent never imports gevent.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import logging
 import os
+import select
 import signal
 import sys
-import threading
 import time
 import weakref
 from collections import deque
+from collections.abc import Callable
 
-# Lines the writer may fall behind by before lines are dropped: seconds' worth of connect and
-# disconnect lines at thousands of connections per second, about 1.5 MB at ~150 bytes a line.
+# Lines that may wait for room in the pipe before lines are dropped: seconds' worth of
+# connect and disconnect lines at thousands of connections per second, about 1.5 MB at most.
 LOG_QUEUE_LINES = 10_000
-# Lines joined into one write() while the writer is behind: fewer system calls and GIL
-# hand-offs per line, and a batch is still small (tens of kB).
-WRITE_BATCH_LINES = 256
-# After a write, how long the writer lets lines gather before it looks again: a line after a
-# quiet spell goes out at once, a busy server's in some fifty writes a second at most,
-# instead of waking the writer (and trading the GIL with it) line by line.
-GATHER_SECONDS = 0.02
-# On exit, how long queued lines get to be written: enough for a full queue on a working
-# stderr, short enough that a blocked one cannot keep a stopping server from exiting.
+# On exit, how long the queued lines and the copier get to reach stderr: enough for a full
+# queue on a working stderr, short enough that a blocked one cannot hold up a stopping server.
 FLUSH_TIMEOUT = 2.0
+COPIER_NAME = "coio-log"  # the copier's process name (ps, /proc/PID/comm)
+_PR_SET_NAME = 15
+_COPY_BYTES = 64 * 1024  # what the copier reads at a time: a pipe's default capacity
 
 _sinks: weakref.WeakSet[LogSink] = weakref.WeakSet()
 
@@ -50,60 +57,93 @@ class LogSink(logging.Handler):
 
     def __init__(self, fd: int = 2, capacity: int = LOG_QUEUE_LINES) -> None:
         super().__init__()
-        self.fd = fd
         self.capacity = capacity
         self.dropped = 0  # lines dropped since start, under self.lock
-        self._reported = 0  # of those, how many the writer has said it dropped
-        self._closed = False  # no more lines are taken: the writer writes what it has, exits
-        # The queue: a deque the logging side appends to and the writer empties (each call
-        # atomic), and an event that wakes the writer. Only the first line after the writer
-        # last looked sets it, and after each write the writer lets GATHER_SECONDS of lines
-        # gather: a burst costs a wake-up per GATHER_SECONDS. Woken for every line (as with
-        # a queue.Queue), the writer traded the GIL with the hub line by line, and
-        # coio-server pinned to one core accepted a quarter fewer connections a second
-        # (echoload -m connrate: 10.4k a second, 14.1k before; 14.1k with this).
-        self._lines: deque[str]
-        self._wake: threading.Event
-        self._thread: threading.Thread
-        self._start_writer()
+        self._reported = 0  # of those, how many a line has said were dropped
+        self._waiting: deque[bytes] = deque()  # lines the pipe had no room for yet
+        self._closed = False  # stopped: no more lines are taken
+        self._done = False  # stopped, and everything reached stderr
+        # Called with True when the pipe is full (call flush() once it has room), with False
+        # when that is no longer needed; None: the next line tries again.
+        self.want_room: Callable[[bool], None] | None = None
+        self._asked = False
+        self.pipe, self.copier = _start_copier(fd)
+        self._owner = os.getpid()  # the process that waits for the copier at the end
         _sinks.add(self)
 
-    def _start_writer(self) -> None:
-        self._lines = deque()
-        self._wake = threading.Event()
-        self._thread = threading.Thread(target=self._write_lines, name="coio-log", daemon=True)
-        # The writer takes no process signal (each stays with the main thread, where Python,
-        # libev and the supervisor's sigwaitinfo expect it): it starts with all of them blocked.
-        old = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
-        try:
-            self._thread.start()
-        finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, old)
-
     def emit(self, record: logging.LogRecord) -> None:
-        """Queue the formatted line, or drop and count it if the queue is full."""
+        """Queue the formatted line and write what the pipe takes; drop it if the queue is full."""
         try:
             line = self.format(record)
         except Exception as exc:  # a bad format string: say so rather than lose the line
             line = f"log line {record.msg!r} could not be formatted: {exc!r}"
         self._put(line + "\n")
 
-    def _put(self, text: str) -> None:
-        if self._closed or len(self._lines) >= self.capacity:
-            self.dropped += 1
-            return
-        self._lines.append(text)
-        if not self._wake.is_set():
-            self._wake.set()
-
     def write(self, text: str) -> int:
-        """Queue raw text as one item (a file-like sink for gevent's hub error reports)."""
+        """Queue raw text (a file-like sink for gevent's hub error reports)."""
         with self.lock:  # type: ignore[union-attr]  # Handler.createLock() made it
             self._put(text)
         return len(text)
 
     def flush(self) -> None:
-        """Nothing to do: writing is the writer thread's job (``close`` waits for it)."""
+        """Write what waits, as far as the pipe has room (called back by ``want_room``)."""
+        with self.lock:  # type: ignore[union-attr]
+            if not self._closed:
+                self._send()
+
+    def _put(self, text: str) -> None:
+        if self._closed or len(self._waiting) >= self.capacity:
+            self.dropped += 1
+            return
+        self._waiting.append(text.encode("utf-8", "backslashreplace"))
+        if not self._asked:  # else the pipe is full and a flush() is due once it has room
+            self._send()
+
+    def _send(self) -> None:
+        """Write waiting lines while the pipe takes them: whole lines, at most PIPE_BUF
+        bytes a write (atomic, so lines of several processes never mix)."""
+        waiting = self._waiting
+        while waiting:
+            batch = [waiting.popleft()]
+            size = len(batch[0])
+            while waiting and size + len(waiting[0]) <= select.PIPE_BUF:
+                size += len(waiting[0])
+                batch.append(waiting.popleft())
+            data = b"".join(batch)
+            try:
+                written = os.write(self.pipe, data)
+            except BlockingIOError:
+                written = 0
+            except OSError:  # the copier is gone (stderr closed): nothing can be written now
+                self.dropped += len(batch) + len(waiting)
+                waiting.clear()
+                break
+            if written < len(data):
+                waiting.appendleft(data[written:])
+                self._ask(True)
+                return
+            if not waiting and self.dropped > self._reported:
+                waiting.append(self._dropped_line())
+        self._ask(False)
+
+    def _ask(self, want: bool) -> None:
+        if self.want_room is not None and want != self._asked:
+            self._asked = want
+            self.want_room(want)
+
+    def _dropped_line(self) -> bytes:
+        """Caught up: one line saying how many lines were dropped since the last one."""
+        record = logging.LogRecord(
+            "coio.server",
+            logging.WARNING,
+            __file__,
+            0,
+            "log: %d lines dropped while stderr was not taking them",
+            (self.dropped - self._reported,),
+            None,
+        )
+        self._reported = self.dropped
+        return (self.format(record) + "\n").encode()
 
     def close(self) -> None:
         """Write what is queued, waiting at most FLUSH_TIMEOUT; called by logging.shutdown()."""
@@ -111,68 +151,87 @@ class LogSink(logging.Handler):
         super().close()
 
     def stop(self, timeout: float) -> bool:
-        """Let the writer write every line queued so far and exit, waiting at most
-        ``timeout`` seconds (the first call only); return whether it has. Later lines are
-        dropped."""
-        if not self._closed:
+        """Write what waits and (in the process that started it) let the copier finish,
+        waiting at most ``timeout`` seconds in all; return whether everything reached
+        stderr. Later lines are dropped."""
+        with self.lock:  # type: ignore[union-attr]
+            if self._closed:
+                return self._done
+            deadline = time.monotonic() + timeout
+            self._ask(False)
+            self.want_room = None
             self._closed = True
-            self._wake.set()
-            self._thread.join(timeout)
-        return not self._thread.is_alive()
+            self._send()
+            while self._waiting and (left := deadline - time.monotonic()) > 0:
+                select.select([], [self.pipe], [], left)
+                self._send()
+            written = not self._waiting
+            os.close(self.pipe)  # the copier ends once every process has closed it
+        if os.getpid() == self._owner:
+            written = _wait_for(self.copier, deadline) and written
+        self._done = written
+        return written
 
-    def _write_lines(self) -> None:
-        """The writer thread: write lines in batches until ``stop`` and all are written."""
-        lines, wake = self._lines, self._wake  # after a fork the child has its own
-        while True:
-            wake.wait()
-            wake.clear()  # before looking: a line queued from now on sets it again
-            while lines:
-                batch = [lines.popleft() for _ in range(min(len(lines), WRITE_BATCH_LINES))]
-                self._write("".join(batch), len(batch))
-            self._report_drops()  # caught up
-            if self._closed and not lines:
-                return
-            time.sleep(GATHER_SECONDS)
 
-    def _report_drops(self) -> None:
-        """Caught up: say how many lines were dropped since the last time we said so."""
-        dropped = self.dropped  # read without the lock: a stale count is reported next time
-        if dropped == self._reported:
-            return
-        record = logging.LogRecord(
-            "coio.server",
-            logging.WARNING,
-            __file__,
-            0,
-            "log: %d lines dropped while stderr was not taking them",
-            (dropped - self._reported,),
-            None,
-        )
-        self._reported = dropped
-        self._write(self.format(record) + "\n", 1)
+def _start_copier(fd: int) -> tuple[int, int]:
+    """Fork the copier; return the pipe's write end (non-blocking) and the copier's pid."""
+    read_end, write_end = os.pipe()  # both close on exec
+    pid = os.fork()
+    if pid == 0:
+        code = 0
+        try:
+            _copy(read_end, fd)
+        except BaseException:
+            code = 1
+        finally:
+            os._exit(code)
+    os.close(read_end)
+    os.set_blocking(write_end, False)
+    return write_end, pid
 
-    def _write(self, text: str, count: int) -> None:
-        """Write ``text`` (``count`` lines) in full; if stderr is gone, count them dropped."""
-        view = memoryview(text.encode("utf-8", "backslashreplace"))
+
+def _copy(source: int, target: int) -> None:
+    """The copier: bytes from ``source`` to ``target`` until every writer has closed the
+    pipe, and nothing else (it holds no other descriptor)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).prctl(_PR_SET_NAME, COPIER_NAME.encode(), 0, 0, 0)
+    # A Ctrl-C reaches the terminal's whole process group, a service manager's stop may
+    # reach the whole service: the copier stays until the server's last line is out.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
+    for low, high in ((0, min(source, target)), (min(source, target) + 1, max(source, target))):
+        os.closerange(low, high)
+    os.closerange(max(source, target) + 1, os.sysconf("SC_OPEN_MAX"))
+    while chunk := os.read(source, _COPY_BYTES):
+        view = memoryview(chunk)
         while view:
-            try:
-                written = os.write(self.fd, view)
-            except OSError:  # stderr closed or broken: nothing more can be written now
-                with self.lock:  # type: ignore[union-attr]
-                    self.dropped += count
-                return
-            view = view[written:]
+            view = view[os.write(target, view) :]
+
+
+def _wait_for(pid: int, deadline: float) -> bool:
+    """Wait for child ``pid`` to exit until ``deadline``; then kill it. Whether it exited."""
+    while True:
+        try:
+            exited, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:  # already reaped (the --workers parent reaps any child)
+            return True
+        if exited:
+            return True
+        if time.monotonic() >= deadline:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+            return False
+        time.sleep(0.005)
 
 
 def start_log_sink(level: str, fmt: str) -> LogSink:
     """Log everything at ``level`` and above through a `LogSink` on stderr, in ``fmt``.
 
-    The root logger's other handlers are removed. A sink this process already runs (one a
+    The root logger's other handlers are removed. A sink this process already uses (one a
     worker inherited from its supervisor) is kept, given the new format.
     """
-    monkey = sys.modules.get("gevent.monkey")
-    if monkey is not None and monkey.is_module_patched("threading"):
-        raise RuntimeError("the log writer needs a real thread: do not monkey-patch threading")
     root = logging.getLogger()
     sink = next((h for h in root.handlers if isinstance(h, LogSink) and not h._closed), None)
     for handler in list(root.handlers):
@@ -180,6 +239,7 @@ def start_log_sink(level: str, fmt: str) -> LogSink:
             root.removeHandler(handler)
             handler.close()
     if sink is None:
+        sys.stderr.flush()  # nothing written before is left to reach stderr after the copier's
         sink = LogSink()
         root.addHandler(sink)
     sink.setFormatter(logging.Formatter(fmt))
@@ -188,12 +248,13 @@ def start_log_sink(level: str, fmt: str) -> LogSink:
 
 
 def _after_fork_in_child() -> None:
-    """A forked child has no writer thread, and the queue's lock may have been held by the
-    parent's at the moment of the fork: give each open sink a new queue and thread."""
+    """A forked worker writes to the same pipe, but what its parent had queued, counted or
+    asked for is the parent's: start afresh."""
     for sink in list(_sinks):
-        if not sink._closed:
-            sink.dropped = sink._reported = 0
-            sink._start_writer()
+        sink._waiting = deque()
+        sink.dropped = sink._reported = 0
+        sink.want_room = None
+        sink._asked = False
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)

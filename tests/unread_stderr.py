@@ -24,6 +24,7 @@ from pathlib import Path
 from coio.address import parse_listening_line
 from coio.programs import program
 from coio.protocol import BANNER
+from tests.stress.probe import children
 from tests.support import ServerProcess, recv_exactly
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -94,14 +95,23 @@ def stderr_fill(server: ServerProcess) -> tuple[int, int]:
 
 
 def blocked_in_pipe_write(pid: int) -> bool:
-    """Whether a thread of process ``pid`` is asleep in write() to a full pipe (its wchan)."""
-    for task in Path(f"/proc/{pid}/task").iterdir():
+    """Whether a thread of process ``pid``, or of a child of it (the server's log copier), is
+    asleep in write() to a full pipe (its wchan)."""
+    pids = [pid, *children(pid)]
+    for task in (task for p in pids for task in _tasks(p)):
         try:
             if (task / "wchan").read_text().endswith("pipe_write"):
                 return True
         except OSError:  # the thread ended meanwhile
             continue
     return False
+
+
+def _tasks(pid: int) -> list[Path]:
+    try:
+        return list(Path(f"/proc/{pid}/task").iterdir())
+    except FileNotFoundError:
+        return []
 
 
 def churn(address: tuple[str, int], count: int) -> int:

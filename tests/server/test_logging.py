@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from coio.protocol import BANNER
 from coio.server.logsink import FLUSH_TIMEOUT
+from coio.server.models import MODELS
 from tests.server.test_metrics import scrape
 from tests.support import recv_exactly, wait_until
 from tests.unread_stderr import (
@@ -17,9 +20,11 @@ from tests.unread_stderr import (
 CYCLES = 1500
 
 
-def test_blocked_stderr_does_not_stop_echoes() -> None:
+@pytest.mark.parametrize("model", [m for m in MODELS if m != "blocking"])
+def test_blocked_stderr_does_not_stop_echoes(model: str) -> None:
     """With its stderr pipe full and unread, the server still accepts, echoes and stops."""
-    with server_with_unread_stderr("--metrics-port", "0", until="metrics on") as server:
+    args = ("--model", model, "--metrics-port", "0")
+    with server_with_unread_stderr(*args, until="metrics on") as server:
         with server.connect() as active:
             assert recv_exactly(active, len(BANNER)) == BANNER
             done = churn(server.address, CYCLES)

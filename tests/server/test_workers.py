@@ -18,15 +18,16 @@ import pytest
 from coio.address import parse_listening_line
 from coio.programs import program
 from coio.protocol import BANNER
+from coio.server.logsink import COPIER_NAME
 from coio.server.workers import RESTART_LIMIT, SLOW_START, Supervisor
 from tests.server.test_metrics import scrape
+from tests.stress.probe import children, process_name
 from tests.support import ServerProcess, recv_exactly, running_server, wait_until
 
 
 def workers_of(server: ServerProcess) -> set[int]:
-    pid = server.pid
-    with open(f"/proc/{pid}/task/{pid}/children") as f:
-        return {int(x) for x in f.read().split()}
+    """The parent's worker processes: its children but the log copier."""
+    return {pid for pid in children(server.pid) if process_name(pid) != COPIER_NAME}
 
 
 def wait_for_workers(server: ServerProcess, count: int, timeout: float = 10) -> set[int]:

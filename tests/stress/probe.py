@@ -25,6 +25,24 @@ def fd_count(pid: int) -> int:
     return len(os.listdir(f"/proc/{pid}/fd"))
 
 
+def children(pid: int) -> list[int]:
+    """The child processes of ``pid`` (none once it has exited)."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(x) for x in f.read().split()]
+    except FileNotFoundError:
+        return []
+
+
+def process_name(pid: int) -> str:
+    """The process's name (/proc/PID/comm), or "" once it has exited."""
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except FileNotFoundError:
+        return ""
+
+
 def percentile(values: list[float], q: float) -> float:
     """The q-th percentile (0-100) by nearest rank; values need not be sorted."""
     ordered = sorted(values)

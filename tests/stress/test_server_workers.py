@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from coio.programs import program
+from coio.server.logsink import COPIER_NAME
+from tests.stress.probe import children, process_name
 from tests.support import wait_until
 
 pytestmark = pytest.mark.stress
@@ -59,11 +61,8 @@ def test_no_worker_outlives_a_parent_killed_during_start_up() -> None:
             start_new_session=True,
         )
         time.sleep(rng.uniform(0, KILL_WITHIN))  # the fault: a kill at a random moment
-        try:
-            with open(f"/proc/{proc.pid}/task/{proc.pid}/children") as f:
-                forked_at_kill.append(len(f.read().split()))
-        except FileNotFoundError:
-            forked_at_kill.append(0)
+        forked = [pid for pid in children(proc.pid) if process_name(pid) != COPIER_NAME]
+        forked_at_kill.append(len(forked))
         proc.kill()
         proc.wait(10)
         try:
