@@ -33,6 +33,7 @@ SHUTDOWN_QUIET = 0.05
 # Bytes asked for per read: large enough that a bulk sender costs few reads, small enough
 # that one client's turn cannot starve the others.
 RECV_BYTES = 64 * 1024
+INTERNAL_ERROR = "internal-error"  # the reason a client is closed for a bug in serving it
 
 
 class Client:
@@ -136,6 +137,8 @@ class Book:
             if client not in self._clients:
                 return False
             self._clients.remove(client)
+            if reason == INTERNAL_ERROR:  # counted as it is uncounted: /metrics stays consistent
+                self.stats.errors["internal_error"] += 1
             self.stats.live -= 1
             self.stats.retire(client.conn)
             live = self.stats.live
@@ -145,11 +148,11 @@ class Book:
         return True
 
     def failed(self, client: Client, exc: BaseException) -> str:
-        """A bug while serving ``client``: one line naming it (no traceback), counted."""
-        self.stats.errors["internal_error"] += 1
+        """A bug while serving ``client``: one line naming it (no traceback); the reason to
+        close it with (counted when it is closed)."""
         log.error("internal error id=%s: %s: %s", client.cid, type(exc).__name__, exc)
         log.debug("internal error id=%s", client.cid, exc_info=exc)
-        return "internal-error"
+        return INTERNAL_ERROR
 
     def quiet_for(self, seconds: float) -> list[Client]:
         """Clients with no read or write progress for ``seconds``."""

@@ -48,6 +48,8 @@ def test_internal_error_closes_that_client_only(model: str) -> None:
                 echo(other)
             samples = wait_for(server, 'coio_errors_total{kind="internal_error"}', FAILURES)
         assert wait_until(lambda: fd_count(server.pid) == base, 5), (base, fd_count(server.pid))
+        ended = "reason=internal-error"
+        assert wait_until(lambda: server.log().count(ended) == FAILURES, 5), server.log()
         log = server.log()
     assert samples['coio_errors_total{kind="internal_error"}'] == FAILURES
     assert samples["coio_connections_live"] == 1
