@@ -12,11 +12,8 @@ from __future__ import annotations
 import socket
 import threading
 
-from ..config import Config
-from ..stats import Stats
-from .book import Book, accept_queue
 from .threaded import (
-    close_idle,
+    ThreadedModel,
     end_by_shutdown,
     graceful_stop,
     listen,
@@ -25,23 +22,10 @@ from .threaded import (
 )
 
 
-class BlockingModel:
+class BlockingModel(ThreadedModel):
     """One client at a time, in one thread."""
 
     name = "blocking"
-
-    def __init__(self, config: Config, stats: Stats, listener: socket.socket | None) -> None:
-        self.book = Book(stats, config.faults)
-        self._config = config
-        self._listener = listener
-        self.sock: socket.socket | None = None  # bound by start()
-
-    @property
-    def live(self) -> int:
-        return self.book.live
-
-    def waiting(self) -> int:
-        return accept_queue(self.sock)
 
     def start(self) -> tuple[str, int]:
         self.sock = sock = listen(self._config, self._listener)
@@ -58,9 +42,6 @@ class BlockingModel:
             except OSError:  # the listener was shut: stop
                 return
             serve_blocking(self.book, self.book.opened(address, sock), sock)
-
-    def close_idle(self, timeout: float) -> int:
-        return close_idle(self.book, timeout)
 
     def shutdown(self, grace: float) -> None:
         if self.sock is not None:

@@ -21,8 +21,8 @@ from coio.protocol import ServerState
 
 from ..config import Config
 from ..stats import Stats
-from .book import RECV_BYTES, Book, Client, accept_queue, reason_for
-from .threaded import graceful_stop, listen
+from .book import RECV_BYTES, Client, reason_for
+from .threaded import ThreadedModel, graceful_stop, listen
 
 
 class Entry:
@@ -36,16 +36,13 @@ class Entry:
         self.pending = b""
 
 
-class SelectModel:
+class SelectModel(ThreadedModel):
     """One thread multiplexing every client with `selectors`."""
 
     name = "select"
 
     def __init__(self, config: Config, stats: Stats, listener: socket.socket | None) -> None:
-        self.book = Book(stats, config.faults)
-        self._config = config
-        self._listener = listener
-        self.sock: socket.socket | None = None  # bound by start()
+        super().__init__(config, stats, listener)
         self._listening: socket.socket  # the bound socket, from start() on
         self.max_connections = config.max_connections
         self.selector = selectors.DefaultSelector()
@@ -54,13 +51,6 @@ class SelectModel:
         self._entries: dict[Client, Entry] = {}
         self._accepting = True
         self._done = False
-
-    @property
-    def live(self) -> int:
-        return self.book.live
-
-    def waiting(self) -> int:
-        return accept_queue(self.sock)
 
     def start(self) -> tuple[str, int]:
         self.sock = self._listening = listen(self._config, self._listener)

@@ -16,7 +16,8 @@ from collections.abc import Callable
 import gevent
 
 from ..config import LISTEN_BACKLOG, Config
-from .book import BUSY_FOR, RECV_BYTES, SHUTDOWN_QUIET, Book, Client, reason_for
+from ..stats import Stats
+from .book import BUSY_FOR, RECV_BYTES, SHUTDOWN_QUIET, Book, Client, accept_queue, reason_for
 
 # After the grace period, threads get this long to close what they were forced to end.
 FORCE_WAIT = 1.0
@@ -99,3 +100,26 @@ def close_idle(book: Book, timeout: float) -> int:
         book.stats.errors["idle_timeout"] += 1
         client.end("idle-timeout", socket.SHUT_RDWR)
     return len(idle)
+
+
+class ThreadedModel:
+    """What the thread-based models share: the book, a socket bound by ``start()``, the
+    counts and the idle sweep."""
+
+    name = ""
+
+    def __init__(self, config: Config, stats: Stats, listener: socket.socket | None) -> None:
+        self.book = Book(stats, config.faults)
+        self._config = config
+        self._listener = listener
+        self.sock: socket.socket | None = None  # bound by start()
+
+    @property
+    def live(self) -> int:
+        return self.book.live
+
+    def waiting(self) -> int:
+        return accept_queue(self.sock)
+
+    def close_idle(self, timeout: float) -> int:
+        return close_idle(self.book, timeout)

@@ -13,9 +13,9 @@ import threading
 
 from ..config import Config
 from ..stats import Stats
-from .book import Book, Client, accept_queue
+from .book import Client
 from .threaded import (
-    close_idle,
+    ThreadedModel,
     end_by_shutdown,
     graceful_stop,
     listen,
@@ -24,25 +24,15 @@ from .threaded import (
 )
 
 
-class ThreadsModel:
+class ThreadsModel(ThreadedModel):
     """One OS thread per client."""
 
     name = "threads"
 
     def __init__(self, config: Config, stats: Stats, listener: socket.socket | None) -> None:
-        self.book = Book(stats, config.faults)
-        self._config = config
-        self._listener = listener
-        self.sock: socket.socket | None = None  # bound by start()
+        super().__init__(config, stats, listener)
         self._slots = threading.BoundedSemaphore(config.max_connections)
         self._accepting = True
-
-    @property
-    def live(self) -> int:
-        return self.book.live
-
-    def waiting(self) -> int:
-        return accept_queue(self.sock)
 
     def start(self) -> tuple[str, int]:
         self.sock = sock = listen(self._config, self._listener)
@@ -66,9 +56,6 @@ class ThreadsModel:
             serve_blocking(self.book, client, sock)
         finally:
             self._slots.release()
-
-    def close_idle(self, timeout: float) -> int:
-        return close_idle(self.book, timeout)
 
     def shutdown(self, grace: float) -> None:
         self._accepting = False
