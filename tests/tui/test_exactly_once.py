@@ -107,6 +107,14 @@ class Ledger:
                 await self.changed.wait()
         assert predicate(), f"not within {within} s; last messages {self.trail}"
 
+    async def settle(self, within: float) -> None:
+        """Typing is over: wait until every line is accounted for, or mark the ledger stuck."""
+        self.typing_done = True
+        with trio.move_on_after(within) as waited:
+            if not self.settled():
+                await self.done.wait()
+        self.stuck = waited.cancelled_caught
+
     def settled(self) -> bool:
         return len(self.echoed) + len(self.unconfirmed) >= len(self.typed)
 
@@ -167,11 +175,7 @@ async def run_schedule(schedule: int, port: int, base: int, ledger: Ledger) -> N
             ledger.typed[seq] = text
             worker.enqueue(Outgoing(seq, text))
             await trio.sleep(rng.choice([0, 0, 0.005, 0.05]))
-        ledger.typing_done = True
-        with trio.move_on_after(SETTLE_WITHIN) as waited:
-            if not ledger.settled():
-                await ledger.done.wait()
-        ledger.stuck = waited.cancelled_caught
+        await ledger.settle(SETTLE_WITHIN)
         nursery.cancel_scope.cancel()
 
 
@@ -370,10 +374,7 @@ def test_link_drop_with_megabyte_lines_in_flight_crashes_nothing() -> None:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(worker.run)
             await drive(worker, ledger, lines)
-            ledger.typing_done = True
-            with trio.move_on_after(60) as waited:
-                await ledger.done.wait()
-            ledger.stuck = waited.cancelled_caught
+            await ledger.settle(60)
             nursery.cancel_scope.cancel()
 
     try:
@@ -407,10 +408,7 @@ def test_a_line_the_peer_may_have_seen_is_never_resent() -> None:
             await drive(worker, ledger, ["one", "two", "three"])
             await ledger.wait_until(lambda: len(ledger.unconfirmed) == 3)
             await drive(worker, ledger, ["four"], first=3)
-            ledger.typing_done = True
-            with trio.move_on_after(30) as waited:
-                await ledger.done.wait()
-            ledger.stuck = waited.cancelled_caught
+            await ledger.settle(30)
             nursery.cancel_scope.cancel()
 
     try:
