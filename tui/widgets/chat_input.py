@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from textual import events
 from textual.binding import Binding
 from textual.message import Message
@@ -18,13 +20,12 @@ class ChatInput(Input):
         Binding("down", "history_forward", "Next", show=False),
     ]
 
+    @dataclass
     class Lines(Message):
         """The user sent these lines (one for Enter, several for a pasted block)."""
 
-        def __init__(self, chat_input: ChatInput, lines: list[str]) -> None:
-            super().__init__()
-            self.chat_input = chat_input
-            self.lines = lines
+        chat_input: ChatInput
+        lines: list[str]
 
         @property
         def control(self) -> ChatInput:
