@@ -144,7 +144,8 @@ async def test_wrong_banner_is_reported_and_shown_on_the_wire() -> None:
             await wait_for(pilot, lambda: chat.link_pane.banner is False)
             assert "not an echo server" in log_text(chat.transcript)
             wire = chat.query_one(WirePane)
-            assert wire.has_class("shown")
+            assert chat.wire_shown
+            await wait_for(pilot, lambda: wire.region.height > 0)  # opened on screen
             await wait_for(pilot, lambda: "HTTP/1.1 400 Bad Request\\r\\n" in log_text(wire))
             assert "not an echo server" in chat.link_pane.render_text().plain
     thread.join(5)

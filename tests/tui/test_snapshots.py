@@ -74,7 +74,7 @@ async def feed_chat(pilot: Pilot[int], banner_ok: bool = True) -> None:
         chat.post_message(Echoes(1, items))
     await pilot.pause()  # the messages handled: each pane's figures are due for a redraw
     panes = [chat.link_pane for chat in chats(app)]
-    await wait_for(pilot, lambda: not any(pane._redraw_pending for pane in panes))
+    await wait_for(pilot, lambda: not any(pane._figures_due for pane in panes))
 
 
 def test_chat_screen(snap_compare) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.reactive import var
 from textual.widget import Widget
 
 from coio.protocol import MAX_LINE_BYTES
@@ -34,6 +35,8 @@ from .wire import WirePane
 class ChatPane(Widget):
     """Everything about one connection. Network messages arrive here, posted by trio."""
 
+    wire_shown: var[bool] = var(False)  # the wire pane is on screen (F2, or a peer not coio)
+
     def __init__(self, name: str, address: str, *, history: int, id: str | None = None) -> None:
         super().__init__(id=id)
         self.chat_name = name
@@ -41,15 +44,16 @@ class ChatPane(Widget):
         self.history = history
         self.stats = LinkStats()
         self.link: Link | None = None
-        self.connected = False
         self._was_connected = False  # connected at least once: the next connect is a reconnect
+        self._wire_for_banner = False  # the wire pane was opened for a missing banner, not by F2
+        self._link_pane = LinkPane(address, self.stats)
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="chat-body"):
             with Vertical(id="chat-main"):
                 yield Transcript(history=self.history, id="transcript")
                 yield WirePane(id="wire")
-            yield LinkPane(self.address, self.stats)
+            yield self._link_pane
         yield ChatInput(placeholder=f"message as {self.chat_name} — Enter sends", id="message")
 
     def attach(self, link: Link) -> None:
@@ -61,20 +65,19 @@ class ChatPane(Widget):
 
     @property
     def link_pane(self) -> LinkPane:
-        return self.query_one(LinkPane)
+        return self._link_pane
 
     @property
-    def wire_shown(self) -> bool:
-        return self.query_one(WirePane).display
+    def connected(self) -> bool:
+        return self._link_pane.state is LinkState.CONNECTED
 
-    def show_wire(self, shown: bool = True) -> None:
-        """Show or hide the wire pane; F2 and a peer that is not coio both come here."""
-        wire = self.query_one(WirePane)
-        wire.set_class(shown, "shown")
-        wire.display = shown  # set on the widget itself, so what F2 toggles is what is seen
+    def watch_wire_shown(self, shown: bool) -> None:
+        self.query_one(WirePane).display = shown
 
     def toggle_wire(self) -> None:
-        self.show_wire(not self.wire_shown)
+        """F2: show or hide the wire pane."""
+        self._wire_for_banner = False  # the user's choice now: a late banner leaves it be
+        self.wire_shown = not self.wire_shown
 
     def clear(self) -> None:
         self.transcript.clear()
@@ -120,7 +123,10 @@ class ChatPane(Widget):
     def _sync_queue(self) -> None:
         if self.link is not None:
             self.link_pane.queued = self.link.queued
-            self.link_pane.mark_dirty()
+
+    def _figures_changed(self) -> None:
+        """``self.stats`` changed in place: the connection pane redraws its figures."""
+        self.link_pane.mutate_reactive(LinkPane.stats)
 
     # -- network messages ----------------------------------------------------------------
 
@@ -128,7 +134,6 @@ class ChatPane(Widget):
     def state_changed(self, message: StateChanged) -> None:
         message.stop()
         was_connected = self.connected
-        self.connected = message.state is LinkState.CONNECTED
         self.link_pane.set_state(message.state, message.detail, message.retry_in)
         if self.connected and not was_connected:
             self.transcript.add_note(f"connected to {self.address}", "green")
@@ -145,16 +150,17 @@ class ChatPane(Widget):
     @on(BannerChecked)
     def banner_checked(self, message: BannerChecked) -> None:
         message.stop()
-        late = self.link_pane.banner_waited
-        self.link_pane.banner = message.ok
-        self.link_pane.banner_data = message.data
-        self.link_pane.refresh_view()
+        pane = self.link_pane
+        late = pane.banner_waited
+        pane.banner, pane.banner_data = message.ok, message.data
         if message.ok and late is not None:
             self.transcript.add_note(f"the banner came after {late:g} s: a coio server after all")
+            if self._wire_for_banner:  # opened only for the missing banner: close it again
+                self.wire_shown = self._wire_for_banner = False
         if not message.ok:
             said = visible(message.data.decode("utf-8", "replace"), 60)
             self.transcript.add_note(f"⚠ not an echo server; it said: {said}", "bold red")
-            self.show_wire()  # let the user see what it sent
+            self.wire_shown, self._wire_for_banner = True, False  # let the user see what it sent
             self.notify(
                 f"{self.chat_name}: the peer is not a coio server", severity="error", markup=False
             )
@@ -164,14 +170,14 @@ class ChatPane(Widget):
         message.stop()
         pane = self.link_pane
         pane.banner, pane.banner_data, pane.banner_waited = False, message.data, message.after
-        pane.refresh_view()
         self.transcript.add_note(
             f"⚠ not a coio server (no banner after {message.after:g} s)", "bold red"
         )
         wire = self.query_one(WirePane)
         if not message.data:
             wire.add_note(f"nothing arrived in {message.after:g} s")
-        self.show_wire()
+        if not self.wire_shown:
+            self.wire_shown = self._wire_for_banner = True
         self.notify(
             f"{self.chat_name}: the peer is not a coio server", severity="error", markup=False
         )
@@ -186,6 +192,7 @@ class ChatPane(Widget):
             if self.link is not None:
                 self.link.read_shown()
         self.query_one(WirePane).add_chunk(message.outgoing, message.data, message.size, message.at)
+        self._figures_changed()
 
     @on(LinesSent)
     def lines_sent(self, message: LinesSent) -> None:
@@ -195,6 +202,7 @@ class ChatPane(Widget):
             self.link.written(len(message.lines))
         self.transcript.add_sent(message.lines, message.at)
         self._sync_queue()
+        self._figures_changed()
 
     @on(LinesRequeued)
     def lines_requeued(self, message: LinesRequeued) -> None:
@@ -206,6 +214,7 @@ class ChatPane(Widget):
             f"{plural(message.count, 'line')} not written: they go first on reconnect"
         )
         self._sync_queue()
+        self._figures_changed()
 
     @on(Echoes)
     def echoes(self, message: Echoes) -> None:
@@ -226,7 +235,7 @@ class ChatPane(Widget):
             self.transcript.add_note(
                 f"⚠ {plural(message.skipped, 'more unsolicited line')}", "bold red"
             )
-        self.link_pane.mark_dirty()
+        self._figures_changed()
 
     @on(PartFailed)
     def part_failed(self, message: PartFailed) -> None:
@@ -247,6 +256,7 @@ class ChatPane(Widget):
         message.stop()
         self.stats.unconfirmed_lines += len(message.lines)
         self.transcript.add_unconfirmed(message.lines)
+        self._figures_changed()
 
     @on(ProtocolBroken)
     def protocol_broken(self, message: ProtocolBroken) -> None:

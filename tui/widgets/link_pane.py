@@ -9,6 +9,8 @@ from collections.abc import Callable
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.reactive import var
+from textual.widget import Widget
 from textual.widgets import Sparkline, Static
 
 from ..messages import LinkState
@@ -32,41 +34,73 @@ _STATE_STYLE = {
 }
 
 
+class LinkFacts(Widget):
+    """The pane's words and figures: drawn from ``text()`` each time the widget is painted."""
+
+    def __init__(self, text: Callable[[], Text], *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._text = text
+
+    def render(self) -> Text:
+        return self._text()
+
+
 class LinkPane(Vertical):
-    """Shows one connection's state and figures; the owner calls ``refresh_view()``."""
+    """One connection's state and figures. Each fact is a reactive; setting one redraws.
+
+    ``stats`` is the owner's ``LinkStats``, changed in place: the owner calls
+    ``mutate_reactive(LinkPane.stats)`` after a change, and the figures redraw once a burst.
+    """
+
+    state: var[LinkState] = var(LinkState.CONNECTING, init=False)
+    detail: var[str] = var("", init=False)
+    retry_at: var[float | None] = var(None, init=False)  # on ``clock``: when a retry is due
+    banner: var[bool | None] = var(None, init=False)  # None: not seen yet
+    banner_data: var[bytes] = var(b"", init=False)
+    banner_waited: var[float | None] = var(None, init=False)  # no banner came in this many s
+    connected_at: var[float | None] = var(None, init=False)
+    queued: var[int] = var(0, init=False)  # lines typed and not yet written
+    stats: var[LinkStats] = var(LinkStats, init=False)
 
     def __init__(
         self, address: str, stats: LinkStats, *, clock: Callable[[], float] = time.monotonic
     ) -> None:
         super().__init__()
         self.address = address
-        self.stats = stats
         self.clock = clock
-        self.state = LinkState.CONNECTING
-        self.detail = ""
-        self.retry_at: float | None = None
-        self.banner: bool | None = None  # None: not seen yet
-        self.banner_data = b""
-        self.banner_waited: float | None = None  # no banner came within this many seconds
-        self.connected_at: float | None = None
-        self.queued = 0
-        self._redraw_pending = False
+        self.set_reactive(LinkPane.stats, stats)
+        self._facts = LinkFacts(self.render_text, id="link-text")
+        self._figures_due = False
         self.border_title = "connection"
 
     def compose(self) -> ComposeResult:
-        yield Static(id="link-text")
+        yield self._facts
         yield Static(Text("round trips", style="dim"), id="spark-title")
         yield Sparkline([], id="rtt-spark")
 
     def on_mount(self) -> None:
-        self.refresh_view()
-        self.set_interval(1.0, self.refresh_view)
+        # Ages and the retry countdown move with the clock: repaint them once a second.
+        self.set_interval(1.0, self._facts.refresh)
 
-    def mark_dirty(self) -> None:
-        """Figures changed: redraw soon, once for a whole burst of messages."""
-        if not self._redraw_pending:
-            self._redraw_pending = True
-            self.set_timer(REDRAW_DELAY, self.refresh_view)
+    def _redraw(self) -> None:
+        # The text may gain or lose lines (a reason, a warning): lay the pane out again.
+        self._facts.refresh(layout=True)
+
+    watch_state = watch_detail = watch_retry_at = _redraw
+    watch_banner = watch_banner_data = watch_banner_waited = _redraw
+    watch_connected_at = watch_queued = _redraw
+
+    def watch_stats(self) -> None:
+        """Figures changed, maybe for each read of a flood: redraw once for the whole burst."""
+        if not self._figures_due:
+            self._figures_due = True
+            self.set_timer(REDRAW_DELAY, self._draw_figures)
+
+    def _draw_figures(self) -> None:
+        self._figures_due = False
+        points = list(self.stats.rtts)[-SPARK_POINTS:]
+        self.query_one("#rtt-spark", Sparkline).data = [p * 1000 for p in points]
+        self._redraw()
 
     def set_state(self, state: LinkState, detail: str, retry_in: float | None) -> None:
         self.state = state
@@ -77,7 +111,6 @@ class LinkPane(Vertical):
             self.banner, self.banner_data, self.banner_waited = None, b"", None
         elif state is not LinkState.CONNECTING:
             self.connected_at = None
-        self.refresh_view()
 
     def _value_lines(self, text: str) -> str:
         """``text`` wrapped to the value column; continuation lines indented past the labels."""
@@ -130,9 +163,3 @@ class LinkPane(Vertical):
         out.append("\np50/p99  ", style="dim")
         out.append(f"{format_ms(s.percentile(0.5))} / {format_ms(s.percentile(0.99))}")
         return out
-
-    def refresh_view(self) -> None:
-        self._redraw_pending = False
-        self.query_one("#link-text", Static).update(self.render_text())
-        points = list(self.stats.rtts)[-SPARK_POINTS:]
-        self.query_one("#rtt-spark", Sparkline).data = [p * 1000 for p in points]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.reactive import reactive
-from textual.widgets import Static
+from textual.widget import Widget
 
 from ..messages import BotsReport, ServerReport
 from ..safe import visible
@@ -19,11 +19,11 @@ SERVER_FIGURES = (
 )
 
 
-class RoomBar(Static):
+class RoomBar(Widget):
     """Two lines across the app: what the bots see and what the server says.
 
     The app sets ``bots_report``, ``server_report`` and, while it restarts a --demo server
-    with another model, ``switching`` (that model's name); the bar redraws itself.
+    with another model, ``switching`` (that model's name); each is a reactive that repaints.
     """
 
     bots_report: reactive[BotsReport | None] = reactive(None)
@@ -39,17 +39,8 @@ class RoomBar(Static):
         if watching_server:
             self.tooltip = SERVER_FIGURES
 
-    def on_mount(self) -> None:
-        self.update(self.render_text())
-
-    def watch_bots_report(self) -> None:
-        self.update(self.render_text())
-
-    def watch_server_report(self) -> None:
-        self.update(self.render_text())
-
-    def watch_switching(self) -> None:
-        self.update(self.render_text())
+    def render(self) -> Text:
+        return self.render_text()
 
     def render_text(self) -> Text:
         out = Text()
