@@ -35,6 +35,16 @@ from .wire import WirePane
 class ChatPane(Widget):
     """Everything about one connection. Network messages arrive here, posted by trio."""
 
+    DEFAULT_CSS = """
+    ChatPane {
+        height: 1fr;
+        layout: vertical;
+        & > ChatInput {
+            dock: bottom;
+        }
+    }
+    """
+
     wire_shown: var[bool] = var(False)  # the wire pane is on screen (F2, or a peer not coio)
 
     def __init__(self, name: str, address: str, *, history: int, id: str | None = None) -> None:

@@ -20,8 +20,9 @@ from ..stats import LinkStats, format_bytes, format_ms, plural
 SPARK_POINTS = 60  # recent round trips drawn in the sparkline
 # Figures redraw at most this often while messages pour in (one redraw per burst, not per line).
 REDRAW_DELAY = 0.1
-# Text columns inside the pane (its CSS width less border and padding), until it has a size.
-DEFAULT_TEXT_WIDTH = 34
+PANE_WIDTH = 38  # columns: the labels, and a value such as "reconnecting in 8 s" beside them
+# Text columns inside the pane (its width less border and padding), until it has a size.
+DEFAULT_TEXT_WIDTH = PANE_WIDTH - 4
 _INDENT = " " * 9  # the label column ("server   ", "state    "...)
 
 _STATE_STYLE = {
@@ -37,6 +38,12 @@ _STATE_STYLE = {
 class LinkFacts(Widget):
     """The pane's words and figures: drawn from ``text()`` each time the widget is painted."""
 
+    DEFAULT_CSS = """
+    LinkFacts {
+        height: auto;
+    }
+    """
+
     def __init__(self, text: Callable[[], Text], *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._text = text
@@ -50,6 +57,21 @@ class LinkPane(Vertical):
 
     ``stats`` is the owner's ``LinkStats``, changed in place: the owner calls
     ``mutate_reactive(LinkPane.stats)`` after a change, and the figures redraw once a burst.
+    """
+
+    DEFAULT_CSS = f"""
+    LinkPane {{
+        width: {PANE_WIDTH};
+        border: round $accent 50%;
+        border-title-color: $accent;
+        padding: 0 1;
+        #spark-title {{
+            margin-top: 1;
+        }}
+        #rtt-spark {{
+            height: 3;
+        }}
+    }}
     """
 
     state: var[LinkState] = var(LinkState.CONNECTING, init=False)

@@ -26,6 +26,15 @@ class RoomBar(Widget):
     with another model, ``switching`` (that model's name); each is a reactive that repaints.
     """
 
+    DEFAULT_CSS = """
+    RoomBar {
+        height: auto;
+        padding: 0 1;
+        border: round $success 50%;
+        border-title-color: $success;
+    }
+    """
+
     bots_report: reactive[BotsReport | None] = reactive(None)
     server_report: reactive[ServerReport | None] = reactive(None)
     switching: reactive[str] = reactive("")

@@ -23,6 +23,14 @@ class Transcript(SelectableLog):
     Each ``add_*`` call appends all its lines at once: one refresh, however many lines.
     """
 
+    DEFAULT_CSS = """
+    Transcript {
+        height: 1fr;
+        border: round $primary 40%;
+        scrollbar-size-vertical: 1;
+    }
+    """
+
     def __init__(
         self, *, history: int = DEFAULT_HISTORY, clock: Clock = time.time, id: str | None = None
     ) -> None:

@@ -13,6 +13,14 @@ WIRE_HISTORY = 2_000  # chunks kept on screen
 class WirePane(SelectableLog):
     """Raw traffic. Control and non-UTF-8 bytes are escaped; nothing reaches the terminal."""
 
+    DEFAULT_CSS = """
+    WirePane {
+        height: 40%;
+        border: round $secondary 60%;
+        border-title-color: $secondary;
+    }
+    """
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(max_lines=WIRE_HISTORY, id=id)
         self.can_focus = False
