@@ -9,6 +9,8 @@ shutdown, then terminates and finally kills any that linger. No app outlives the
 Before any app starts, an app socket must pass three checks: the token (when one is set, the
 page needs it too), the browser's Origin (the page's own, or none), and the tab caps, in all
 and per client address.
+
+Everything that reaches past textual-serve's public API is in textual_serve_adapter.py.
 """
 
 from __future__ import annotations
@@ -20,19 +22,17 @@ import logging
 import secrets
 import signal
 import socket
-from asyncio.subprocess import PIPE, Process
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import WSCloseCode, web
-from textual_serve.app_service import AppService
-from textual_serve.server import Server
 
 from coio.programs import with_parent_death_signal
 
 from .options import TOKEN_ENV, TOKEN_PARAMETER, TabLimits
+from .textual_serve_adapter import AppProcess, AppServer
 
 log = logging.getLogger("textual-serve")
 
@@ -111,41 +111,26 @@ def clamp_size(width: int, height: int) -> tuple[int, int]:
     return (min(max(width, COLUMNS[0]), COLUMNS[1]), min(max(height, ROWS[0]), ROWS[1]))
 
 
-class TabProcess(AppService):
-    """One browser tab's app: a child process the web server owns until it is reaped."""
+class TabProcess(AppProcess):
+    """One browser tab's app: a child process the web server owns until it is reaped. It
+    never sees the web server's token."""
 
     def __init__(self, argv: list[str], client: str, **kwargs: Any) -> None:
-        super().__init__(" ".join(argv), **kwargs)
-        self.argv = argv
+        super().__init__(argv, withheld=(TOKEN_ENV,), **kwargs)
         self.client = client  # the browser's address, for the per-client cap
-
-    async def _open_app_process(self, width: int = 80, height: int = 24) -> Process:
-        environment = self._build_environment(width=width, height=height)
-        environment.pop(TOKEN_ENV, None)  # the web server's secret, not the app's
-        self._process = process = await asyncio.create_subprocess_exec(
-            *self.argv,
-            stdin=PIPE,
-            stdout=PIPE,
-            stderr=PIPE,
-            env=environment,
-            process_group=0,
-        )
-        assert process.stdin is not None
-        self._stdin = process.stdin
-        return process
 
     async def set_terminal_size(self, width: int, height: int) -> None:
         await super().set_terminal_size(*clamp_size(width, height))
 
     @property
     def pid(self) -> int | None:
-        return None if self._process is None else self._process.pid
+        return None if self.process is None else self.process.pid
 
     async def close(self) -> None:
         """Ask the app to quit; terminate, then kill it if it does not; reap it."""
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.stop(), QUIT_GRACE)
-        process = self._process
+        process = self.process
         if process is None:
             return
         try:
@@ -160,7 +145,7 @@ class TabProcess(AppService):
             await process.wait()
 
 
-class TabServer(Server):
+class TabServer(AppServer):
     """textual-serve's server, with tabs that are checked before they start, tracked, logged
     and closed on shutdown. With a ``token`` the page and every app socket need ?token=."""
 
@@ -244,7 +229,7 @@ class TabServer(Server):
             number = self.opened
             log.info("tab %d opened: pid %s, %d open", number, tab.pid, len(self.tabs))
             try:
-                await self._process_messages(websocket, tab)
+                await self.relay(websocket, tab)
             finally:
                 await tab.close()
                 self.tabs.discard(tab)
@@ -266,7 +251,7 @@ class TabServer(Server):
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, self.request_exit)
         web.run_app(
-            self._make_app(),
+            self.make_app(),
             sock=sock,
             handle_signals=False,
             loop=loop,
