@@ -1,4 +1,5 @@
-"""How long `coio-tui` takes from process start to its first paint, on a real pseudo-terminal.
+"""How long `coio-tui` takes from process start to its first paint, on a real pseudo-terminal,
+beside a minimal Textual app started the same way.
 
     .venv/bin/python benchmarks/tui_startup.py [--repeats 5]
 
@@ -6,8 +7,20 @@ Method: start a real `coio-server` on a free loopback port, then run the real `c
 command on a 120x40 pty (pty_terminal.py, a reader that never falls behind) and timestamp every
 byte it writes. The first paint is complete when the footer's "Quit" key has been written (the
 footer is the last row of the first frame); "connected" when the connection pane shows the
-verified banner. For scale, the same is timed for bare `python -c pass` and for importing
-the app. Each figure is the median of --repeats runs (min-max shown). Prints figures only.
+verified banner.
+
+For comparison each repeat also runs a minimal Textual app (MINIMAL_APP: one Static and a
+Footer showing the same "Quit" binding) with this interpreter on a pty of the same size, and
+its first frame is found by the same marker: both apps draw the footer as the last row of
+their first full-screen update, so the marker's timestamp is the moment that update reached
+the terminal, for either. The two alternate (which goes first flips every repeat), so a
+machine growing busier or quieter during the run affects both alike; the ratio is taken per
+repeat (coio-tui / minimal) and its median reported. The minimal app's time is what any
+Textual app pays (interpreter, Textual's import, driver start, first layout and paint); the
+ratio is what coio-tui adds on top.
+
+For scale, the same is timed for bare `python -c pass` and for importing the app. Each figure
+is the median of --repeats runs (min-max shown). Prints figures only.
 """
 
 from __future__ import annotations
@@ -26,6 +39,21 @@ from coio.programs import program
 FIRST_FRAME = b"Quit"  # the footer: the bottom row of the first frame
 VERIFIED = b"verified"  # the connection pane: "welcome! ✓ verified"
 TIMEOUT = 60.0
+# The smallest app with a comparable first frame: a body and a footer with a "Quit" key.
+MINIMAL_APP = """
+from textual.app import App
+from textual.binding import Binding
+from textual.widgets import Footer, Static
+
+class Minimal(App[None]):
+    BINDINGS = [Binding("ctrl+q", "quit", "Quit", priority=True)]
+
+    def compose(self):
+        yield Static("a minimal Textual app")
+        yield Footer()
+
+Minimal().run()
+"""
 
 
 def start_server() -> tuple[subprocess.Popen[str], int]:
@@ -49,6 +77,18 @@ def time_command(argv: list[str]) -> float:
     return time.perf_counter() - started
 
 
+def minimal_start() -> float:
+    """Seconds to the minimal Textual app's first complete frame."""
+    app = PtyProgram([sys.executable, "-c", MINIMAL_APP])
+    try:
+        frame = app.first(FIRST_FRAME, TIMEOUT)
+    finally:
+        app.stop()
+    if frame is None:
+        raise SystemExit("tui_startup: the minimal Textual app did not paint its first frame")
+    return frame
+
+
 def one_start(port: int) -> tuple[float, float, float, int]:
     """(first byte, first frame, banner verified) in seconds, and bytes of the first frame."""
     tui = PtyProgram([*program("coio-tui"), "--port", str(port)])
@@ -69,6 +109,10 @@ def fmt(values: list[float]) -> str:
     return f"{statistics.median(ms):7.0f} ms  (min {min(ms):.0f}, max {max(ms):.0f})"
 
 
+def fmt_ratio(values: list[float]) -> str:
+    return f"{statistics.median(values):7.2f} x   (min {min(values):.2f}, max {max(values):.2f})"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
@@ -78,7 +122,15 @@ def main() -> int:
     imports = [time_command([py, "-c", "import coio.tui.app"]) for _ in range(args.repeats)]
     server, port = start_server()
     try:
-        runs = [one_start(port) for _ in range(args.repeats)]
+        runs = []
+        minimal = []
+        for repeat in range(args.repeats):
+            if repeat % 2:
+                minimal.append(minimal_start())
+                runs.append(one_start(port))
+            else:
+                runs.append(one_start(port))
+                minimal.append(minimal_start())
     finally:
         server.terminate()
         server.wait(10)
@@ -87,6 +139,9 @@ def main() -> int:
     print(f"  python -c 'import coio.tui.app'      {fmt(imports)}")
     print(f"  coio-tui: first byte written         {fmt([r[0] for r in runs])}")
     print(f"  coio-tui: first frame complete       {fmt([r[1] for r in runs])}")
+    print(f"  minimal Textual app: first frame     {fmt(minimal)}")
+    ratios = [r[1] / m for r, m in zip(runs, minimal, strict=True)]
+    print(f"  first frame, coio-tui / minimal      {fmt_ratio(ratios)}")
     print(f"  coio-tui: banner verified on screen  {fmt([r[2] for r in runs])}")
     size = statistics.median(r[3] for r in runs)
     print(f"  first frame size                     {size:7,.0f} bytes")
