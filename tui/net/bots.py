@@ -1,55 +1,46 @@
-"""Simulated chat clients for the classroom demo: each bot is a trio task with its own socket."""
+"""The classroom bots, seen from the UI: they run in a process of their own
+(``bot_process.py``) and this side posts its figures to the app as BotsReport messages.
+
+However many bots chat, the UI's event loop only reads a short line a few times a second.
+"""
 
 from __future__ import annotations
 
-import itertools
-import random
-import time
-from collections import deque
-from dataclasses import dataclass, field
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from typing import IO
 
 import trio
-
-from coio.protocol import (
-    ClientConnection,
-    Closed,
-    Echoed,
-    RemoteProtocolError,
-    Welcomed,
-    WrongBanner,
-)
+from trio.lowlevel import FdStream
 
 from ..messages import BotsReport
-from ..stats import percentile
-from .backoff import Backoff
-from .connection import CONNECT_TIMEOUT, RECV_BYTES, Post
+from .bot_process import MAX_BOT_RATE, MAX_BOTS, BotFigures
+from .connection import Post
 from .reasons import describe
 
-MAX_BOTS = 1000  # more is a load test for coio-bench, not a classroom demo
-MAX_BOT_RATE = 50.0  # lines per second per bot; 1000 bots x 50/s already outruns one UI process
-REPORT_EVERY = 0.5  # seconds between figures posted to the UI (one coalesced message each)
-RTT_WINDOW = 4000  # recent bot round trips kept for p50/p99
-START_SPREAD = 1.0  # seconds over which the bots connect, so they do not arrive as one burst
-ECHO_TIMEOUT = 10.0  # a bot waits this long for its echo before it reconnects
+__all__ = ["MAX_BOTS", "MAX_BOT_RATE", "BotSwarm", "BotsProcessFailed"]
+
+MODULE = "coio.tui.net.bot_process"  # run as `python -m`: from a checkout or a wheel alike
+STOP_GRACE = 2.0  # seconds the bots' process gets to exit after SIGTERM, then SIGKILL
+MAX_REPORT_BYTES = 4096  # a line longer than this is not a report (one is ~200 bytes)
+ERROR_TAIL_BYTES = 4096  # the end of the process's stderr, read for why it ended
+MAX_REASON_CHARS = 200  # of its last stderr line, shown in the one-line error
 
 
-class BotGaveUp(Exception):
-    """A bot's connection is unusable (wrong banner, no echo); it reconnects after a delay."""
-
-
-@dataclass(slots=True)
-class BotTally:
-    """Shared by all bots; only trio touches it."""
-
-    connected: int = 0
-    echoed: int = 0
-    errors: int = 0
-    last_error: str = ""
-    rtts: deque[float] = field(default_factory=lambda: deque(maxlen=RTT_WINDOW))
+class BotsProcessFailed(Exception):
+    """The bots' process ended on its own, or sent a line that is not a report."""
 
 
 class BotSwarm:
-    """``count`` bots each sending ``rate`` lines per second and waiting for every echo."""
+    """``count`` bots each sending ``rate`` lines per second, in a process of their own.
+
+    ``run`` (a trio task) starts that process, posts its figures through ``post`` and ends it
+    when cancelled. ``pid`` is the process's while one runs; ``figures`` its latest report,
+    its CPU time included.
+    """
 
     def __init__(self, count: int, rate: float, host: str, port: int, post: Post) -> None:
         self.count = count
@@ -57,93 +48,117 @@ class BotSwarm:
         self.host = host
         self.port = port
         self._post = post
-        self.tally = BotTally()
+        self.pid: int | None = None
+        self.figures: BotFigures | None = None
+
+    def command(self) -> list[str]:
+        """The bots' process, living as long as this one."""
+        return [
+            sys.executable,
+            *("-m", MODULE, "--bots", str(self.count), "--rate", repr(self.rate)),
+            *("--host", self.host, "--port", str(self.port), "--parent", str(os.getpid())),
+        ]
 
     async def run(self) -> None:
-        """Run every bot and the reporter until cancelled."""
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(self._report)
-            for n in range(self.count):
-                nursery.start_soon(self._bot, n)
-                await trio.sleep(START_SPREAD / self.count)
+        """Run the bots' process and post its figures until cancelled.
 
-    async def _report(self) -> None:
-        tally = self.tally
-        last_echoed, last_at = 0, trio.current_time()
-        while True:
-            await trio.sleep(REPORT_EVERY)
-            now = trio.current_time()
-            rate = (tally.echoed - last_echoed) / max(now - last_at, 1e-9)
-            last_echoed, last_at = tally.echoed, now
-            self._post(
-                BotsReport(
-                    bots=self.count,
-                    connected=tally.connected,
-                    echoed=tally.echoed,
-                    per_second=rate,
-                    p50=percentile(tally.rtts, 0.5),
-                    p99=percentile(tally.rtts, 0.99),
-                    errors=tally.errors,
-                    last_error=tally.last_error,
-                )
-            )
-
-    async def _bot(self, n: int) -> None:
-        backoff = Backoff()
-        while True:
+        BotsProcessFailed says why when the process ends on its own or sends something that
+        is not a report (the app shows that line and runs this again after a delay).
+        """
+        with tempfile.TemporaryFile(prefix="coio-bots-") as errors:
+            proc, reports, keep_alive = self._start(errors)
             try:
-                await self._session(n, backoff)
-                reason = "closed by server"
-            except (OSError, trio.BrokenResourceError, trio.TooSlowError) as exc:
-                reason = describe(exc)
-            except (RemoteProtocolError, BotGaveUp) as exc:
-                reason = str(exc)
-            self.tally.errors += 1
-            self.tally.last_error = reason
-            await trio.sleep(backoff.next_delay())
-
-    async def _session(self, n: int, backoff: Backoff) -> None:
-        with trio.fail_after(CONNECT_TIMEOUT):
-            stream = await trio.open_tcp_stream(self.host, self.port)
-        async with stream:
-            conn = ClientConnection()
-            self.tally.connected += 1
-            try:
-                if not await self._echo(stream, conn, None):
-                    return
-                backoff.reset()
-                await self._chat(n, stream, conn)
+                await self._relay(reports)
             finally:
-                self.tally.connected -= 1
+                with trio.CancelScope(shield=True):
+                    await _end(proc)
+                    await reports.aclose()
+                    os.close(keep_alive)
+                    self.pid = None
+            raise BotsProcessFailed(_why_ended(proc.returncode, errors))
 
-    async def _chat(self, n: int, stream: trio.SocketStream, conn: ClientConnection) -> None:
-        period = 1.0 / self.rate
-        due = trio.current_time() + random.uniform(0, period)  # bots out of step, like people
-        for said in itertools.count():
-            await trio.sleep_until(due)
-            due = max(due + period, trio.current_time())  # late: carry on, never burst to catch up
-            sent_at = time.perf_counter()
-            await stream.send_all(conn.send_line(f"bot {n} says {said}"))
-            if not await self._echo(stream, conn, sent_at):
-                return
+    def _start(self, errors: IO[bytes]) -> tuple[subprocess.Popen[bytes], FdStream, int]:
+        """Start the process: its stdout as a stream, and the write end of its stdin, which
+        this side never writes to and closes only when done (the child stops at its EOF)."""
+        stdin_read, keep_alive = os.pipe()
+        reports_read, reports_write = os.pipe()
+        try:
+            # Popen here, on trio's own thread, not in trio.run_process's worker thread: the
+            # kernel's parent-death signal follows the thread that started the child, and a
+            # worker thread ends once idle for a few seconds. In the app this is the UI's main
+            # thread, for the app's whole life; fork and exec cost it a few ms per start.
+            proc = subprocess.Popen(
+                self.command(), stdin=stdin_read, stdout=reports_write, stderr=errors
+            )
+        except OSError as exc:
+            os.close(keep_alive)
+            os.close(reports_read)
+            raise BotsProcessFailed(f"could not start the bots' process: {describe(exc)}") from exc
+        finally:
+            os.close(stdin_read)
+            os.close(reports_write)
+        self.pid = proc.pid
+        return proc, FdStream(reports_read), keep_alive
 
-    async def _echo(
-        self, stream: trio.SocketStream, conn: ClientConnection, sent_at: float | None
-    ) -> bool:
-        """Read until the banner (``sent_at`` None) or the next echo; False if the peer closed."""
-        with trio.move_on_after(ECHO_TIMEOUT) as scope:
-            while True:
-                for event in conn.events():
-                    if isinstance(event, Closed):
-                        return False
-                    if isinstance(event, WrongBanner):
-                        raise BotGaveUp("not an echo server")
-                    if isinstance(event, Welcomed) and sent_at is None:
-                        return True
-                    if isinstance(event, Echoed) and sent_at is not None:
-                        self.tally.rtts.append(time.perf_counter() - sent_at)
-                        self.tally.echoed += 1
-                        return True
-                conn.receive_data(await stream.receive_some(RECV_BYTES))
-        assert scope.cancelled_caught
-        raise BotGaveUp(f"no echo within {ECHO_TIMEOUT:g} s")
+    async def _relay(self, reports: trio.abc.ReceiveStream) -> None:
+        """Post the newest report of each read until the process closes its stdout."""
+        pending = b""
+        while chunk := await reports.receive_some(MAX_REPORT_BYTES):
+            *lines, pending = (pending + chunk).split(b"\n")
+            if len(pending) > MAX_REPORT_BYTES:
+                raise BotsProcessFailed("the bots' process sent a line too long to be a report")
+            newest, problem = None, ""
+            for line in lines:  # reports read together: only the newest is posted
+                try:
+                    newest = BotFigures.from_line(line)
+                except ValueError as exc:
+                    problem = f"the bots' process sent a bad report: {exc}"
+                    break
+            if newest is not None:
+                self._show(newest)
+            if problem:
+                raise BotsProcessFailed(problem)
+
+    def _show(self, figures: BotFigures) -> None:
+        self.figures = f = figures
+        self._post(
+            BotsReport(
+                bots=f.bots,
+                connected=f.connected,
+                echoed=f.echoed,
+                per_second=f.per_second,
+                p50=f.p50,
+                p99=f.p99,
+                errors=f.errors,
+                last_error=f.last_error,
+            )
+        )
+
+
+async def _end(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM (the bots' process has no handler for it: it ends at once), SIGKILL after
+    STOP_GRACE, and reap it."""
+    if proc.poll() is None:
+        proc.terminate()
+        with trio.move_on_after(STOP_GRACE):
+            await trio.to_thread.run_sync(proc.wait, abandon_on_cancel=True)
+        if proc.poll() is None:
+            proc.kill()
+    await trio.to_thread.run_sync(proc.wait)
+
+
+def _why_ended(code: int, errors: IO[bytes]) -> str:
+    """One line: how the process ended and the last line of its stderr, if any."""
+    if code < 0:
+        try:
+            how = f"was killed by {signal.Signals(-code).name}"
+        except ValueError:
+            how = f"was killed by signal {-code}"
+    else:
+        how = f"exited with status {code}"
+    size = errors.seek(0, os.SEEK_END)
+    errors.seek(max(0, size - ERROR_TAIL_BYTES))
+    said = [line.strip() for line in errors.read().decode("utf-8", "replace").splitlines()]
+    said = [line for line in said if line]
+    last = f": {said[-1][:MAX_REASON_CHARS]}" if said else ""
+    return f"the bots' process {how}{last}"
