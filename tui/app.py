@@ -11,6 +11,8 @@ from rich.text import Text
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.content import Content
+from textual.events import Resize
+from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import Footer, Header, TabbedContent, TabPane
 
@@ -28,6 +30,11 @@ from .widgets.chat_input import ChatInput
 from .widgets.chat_pane import ChatPane
 from .widgets.room_bar import RoomBar
 
+# Below this many columns the connection pane (38 wide) folds away and the transcript takes the
+# width: beside it the transcript would have under 60 columns, and an echo's row (a 9-column
+# time, the arrow, the text, about 10 for its round trip) would wrap any line over 40.
+FOLD_BELOW = 100
+
 # Signals that quit like Ctrl+Q (exit 0): the terminal is restored and the demo server stopped.
 STOP_SIGNALS = tuple(
     getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)
@@ -43,9 +50,15 @@ class CoioApp(App[int]):
         Binding("ctrl+n", "new_connection", "New connection"),
         Binding("f2", "toggle_wire", "Wire"),
         Binding("f3", "toggle_link", "Connect/Disconnect"),
+        Binding("f4", "toggle_details", "Details"),
         Binding("ctrl+l", "clear", "Clear"),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
+
+    # The terminal is narrower than FOLD_BELOW (set on each resize): the class folds the pane.
+    folded: var[bool] = var(False, toggle_class="-folded", bindings=True)
+    # F4 on a folded screen: the connection pane is laid over the transcript.
+    details: var[bool] = var(False, toggle_class="-details")
 
     def __init__(
         self,
@@ -78,7 +91,7 @@ class CoioApp(App[int]):
                 watching_server=watching_server,
             )
         yield TabbedContent(id="tabs")
-        yield Footer()
+        yield Footer().data_bind(compact=CoioApp.folded)  # folded: the keys sit closer
 
     async def on_mount(self) -> None:
         self._catch_stop_signals()
@@ -156,6 +169,21 @@ class CoioApp(App[int]):
     def action_toggle_wire(self) -> None:
         if chat := self.active_chat:
             chat.toggle_wire()
+
+    def on_resize(self, event: Resize) -> None:
+        self.folded = event.size.width < FOLD_BELOW
+
+    def watch_folded(self, folded: bool) -> None:
+        if not folded:
+            self.details = False  # the pane is back beside the transcript; folded again, it hides
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "toggle_details":
+            return self.folded  # F4 only where the pane is folded away; wide, it is always shown
+        return True
+
+    def action_toggle_details(self) -> None:
+        self.details = not self.details
 
     def action_toggle_link(self) -> None:
         chat = self.active_chat

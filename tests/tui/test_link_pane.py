@@ -60,7 +60,7 @@ async def test_sent_and_echoed_bytes_both_count_chat_lines_only() -> None:
 async def test_a_long_reason_wraps_under_its_value_not_the_labels(detail: str) -> None:
     """A long state reason wraps within the value column; no line runs into the labels."""
     app = offline()
-    async with app.run_test() as pilot:
+    async with app.run_test(size=(120, 34)) as pilot:  # wide: the pane is beside the transcript
         pane = chats(app)[0].link_pane
         pane.set_state(LinkState.WAITING, detail, 2.0)
         await pilot.pause()

@@ -1,4 +1,5 @@
-"""The panes on their own: bounded transcript, follow-at-bottom, selection, wire chunks, palette."""
+"""The panes on their own: bounded transcript, follow-at-bottom, selection, wire chunks, palette,
+and the side pane folding away on a narrow terminal."""
 
 from __future__ import annotations
 
@@ -7,12 +8,14 @@ import asyncio
 import pytest
 import trio
 from textual.widgets import Tab, TabbedContent
+from textual.widgets._footer import FooterKey
 
 from coio.tui.app import CoioApp
 from coio.tui.messages import EchoItem, WireChunk
 from coio.tui.settings import Settings
 from coio.tui.widgets import wire as wire_module
 from coio.tui.widgets.chat_input import ChatInput
+from coio.tui.widgets.link_pane import LinkPane
 from coio.tui.widgets.wire import WirePane
 from tests.tui.peers import scripted_peer
 from tests.tui.pilot_support import after_refresh, chats, log_text, wait_for
@@ -260,3 +263,51 @@ async def test_a_tab_switch_overtaken_by_another_leaves_the_later_tab_shown() ->
                 )
                 await pilot.pause(0.02)  # room for a late focus from the first switch to land
                 assert tabs.active == second, f"{first} came back after {steps} steps"
+
+
+def footer_actions(app: CoioApp) -> list[str]:
+    return [key.action for key in app.query(FooterKey)]
+
+
+async def test_below_100_columns_the_side_pane_folds_and_f4_lays_it_over_the_transcript() -> None:
+    """80 columns: the transcript takes the width; F4 shows the pane on top of it, F4 hides it."""
+    app = offline()
+    async with app.run_test(size=(80, 24)) as pilot:
+        chat = chats(app)[0]
+        pane = chat.query_one(LinkPane)
+        await wait_for(pilot, lambda: chat.transcript.region.width == 80)
+        assert pane.region.width == 0  # folded: not on screen at all
+        await wait_for(pilot, lambda: "toggle_details" in footer_actions(app))
+        await pilot.press("f4")
+        await wait_for(pilot, lambda: pane.region.width == 38)
+        assert pane.region.right == 80  # against the right edge
+        assert chat.transcript.region.width == 80  # laid over the transcript, not beside it
+        on_top, _ = app.screen.get_widget_at(pane.region.x + 2, pane.region.y + 1)
+        assert on_top in pane.walk_children(with_self=True)  # drawn above the transcript
+        await pilot.press("f4")
+        await wait_for(pilot, lambda: pane.region.width == 0)
+        assert chat.transcript.region.width == 80
+
+
+async def test_widening_the_terminal_unfolds_the_side_pane_and_hides_f4() -> None:
+    """Widened past 100 columns the pane sits beside the transcript again and F4 leaves the
+    footer; narrowed again, the pane is folded, not left open as an overlay."""
+    app = offline()
+    async with app.run_test(size=(80, 24)) as pilot:
+        chat = chats(app)[0]
+        pane = chat.query_one(LinkPane)
+        await pilot.press("f4")
+        await wait_for(pilot, lambda: pane.region.width == 38)
+        await pilot.resize_terminal(120, 30)
+        await wait_for(pilot, lambda: chat.transcript.region.width == 120 - 38)
+        assert pane.region.x == 120 - 38  # beside the transcript, to its right
+        await wait_for(pilot, lambda: "toggle_details" not in footer_actions(app))
+        await pilot.press("f4")  # not offered here: does nothing
+        await pilot.pause()
+        assert chat.transcript.region.width == 120 - 38
+        assert pane.region.width == 38
+        await pilot.resize_terminal(99, 30)
+        await wait_for(pilot, lambda: chat.transcript.region.width == 99)
+        assert pane.region.width == 0
+        await pilot.resize_terminal(100, 30)  # the first width that has room for both
+        await wait_for(pilot, lambda: chat.transcript.region.width == 100 - 38)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from textual.geometry import Region
 
 from coio.tui.app import CoioApp
 from coio.tui.demo import DemoServer
 from coio.tui.messages import BotsReport, ServerReport
+from coio.tui.net.server_metrics import MetricsTarget
 from coio.tui.settings import Settings
 from coio.tui.widgets.room_bar import RoomBar
 from tests.support import running_server
@@ -77,3 +79,57 @@ async def test_reports_after_the_room_bar_is_gone_are_ignored() -> None:
         )
         await pilot.pause(0.2)
         assert app.is_running
+
+
+@pytest.mark.parametrize(
+    ("width", "bots", "server"),
+    [
+        (
+            80,
+            "bots    40 at 2/s · 40 conn · 80 msg/s · 4812 echoed · p50/p99 0.6/4.2 ms",
+            "server  blocking · 41 live · 1 wait · 80 msg/s · 3 thr · 300.0 KiB/client",
+        ),
+        (
+            120,
+            "bots    40 at 2/s each · 40 connected · 80 msgs/s · 4812 echoed · "
+            "rtt p50 0.6 ms p99 4.2 ms",
+            "server  blocking · 41 live · 1 waiting · 80 msgs/s · 3 threads · "
+            "mem/client 300.0 KiB · 43 since start",
+        ),
+    ],
+)
+@pytest.mark.asyncio
+async def test_the_room_bar_fits_its_two_lines_at_80_columns(
+    width: int, bots: str, server: str
+) -> None:
+    """At 80 columns the bar words its figures tersely, on two unwrapped lines; wide, in full."""
+    metrics = MetricsTarget("127.0.0.1", 9, "/metrics")  # never read: connect=False
+    app = CoioApp(Settings(bots=40, bot_rate=2), connect=False, server_metrics=metrics)
+    async with app.run_test(size=(width, 24)) as pilot:
+        bar = app.query_one(RoomBar)
+        bar.bots_report = BotsReport(
+            bots=40,
+            connected=40,
+            echoed=4812,
+            per_second=79.6,
+            p50=0.00061,
+            p99=0.0042,
+            errors=0,
+            last_error="",
+        )
+        bar.server_report = ServerReport(
+            live=41,
+            total=43,
+            per_second=80.0,
+            model="blocking",
+            threads=3,
+            waiting=1,
+            memory=41 * 300 * 1024,
+        )
+        await pilot.pause()
+        await wait_for(pilot, lambda: bar.outer_size.height == 4)  # two lines and the border
+        assert bar.size.height == 2  # its content: one line each, neither wrapped
+        rows = [strip.text for strip in bar.render_lines(Region(0, 0, *bar.outer_size))]
+        assert bots in rows[1]
+        assert server in rows[2]
+        assert "…" not in rows[1] + rows[2]

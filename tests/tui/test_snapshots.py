@@ -106,35 +106,59 @@ def test_three_tabs(snap_compare) -> None:
     assert snap_compare(offline_app(3), terminal_size=SIZE, run_before=feed_chat)
 
 
-def test_classroom_room_bar(snap_compare) -> None:
-    """--demo --bots 40: the room bar with the bots' figures and the server's own."""
+async def feed_room(pilot: Pilot[int]) -> None:
+    """The chat, and the room bar's figures from 40 bots and the server."""
+    await feed_chat(pilot)
+    report = BotsReport(
+        bots=40,
+        connected=40,
+        echoed=4812,
+        per_second=79.6,
+        p50=0.00061,
+        p99=0.0042,
+        errors=0,
+        last_error="",
+    )
+    pilot.app.post_message(report)
+    figures = ServerReport(
+        live=41,
+        total=43,
+        per_second=80.0,
+        model="gevent",
+        threads=3,
+        waiting=0,
+        memory=41 * 300 * 1024,
+    )
+    pilot.app.post_message(figures)
+    await pilot.pause()
 
-    async def run_before(pilot: Pilot[int]) -> None:
-        await feed_chat(pilot)
-        report = BotsReport(
-            bots=40,
-            connected=40,
-            echoed=4812,
-            per_second=79.6,
-            p50=0.00061,
-            p99=0.0042,
-            errors=0,
-            last_error="",
-        )
-        pilot.app.post_message(report)
-        figures = ServerReport(
-            live=41,
-            total=43,
-            per_second=80.0,
-            model="gevent",
-            threads=3,
-            waiting=0,
-            memory=41 * 300 * 1024,
-        )
-        pilot.app.post_message(figures)
-        await pilot.pause()
 
+def classroom_app() -> CoioApp:
     metrics = MetricsTarget("127.0.0.1", 9100, "/metrics")  # never read: no live network
     settings = Settings(port=8080, bots=40, bot_rate=2)
-    app = CoioApp(settings, connect=False, server_metrics=metrics)
-    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+    return CoioApp(settings, connect=False, server_metrics=metrics)
+
+
+def test_classroom_room_bar(snap_compare) -> None:
+    """--demo --bots 40: the room bar with the bots' figures and the server's own."""
+    assert snap_compare(classroom_app(), terminal_size=SIZE, run_before=feed_room)
+
+
+def test_projector_80x24_folds_the_side_pane(snap_compare) -> None:
+    """80x24: the transcript takes the width, F4 is offered, the room bar fits its two lines."""
+    assert snap_compare(classroom_app(), terminal_size=(80, 24), run_before=feed_room)
+
+
+def test_projector_80x24_f4_lays_the_side_pane_over_the_transcript(snap_compare) -> None:
+    """80x24 and F4: the connection pane drawn over the transcript's right edge."""
+
+    async def run_before(pilot: Pilot[int]) -> None:
+        await feed_room(pilot)
+        await pilot.press("f4")
+
+    assert snap_compare(classroom_app(), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_wide_200x50_keeps_the_side_pane_beside_the_transcript(snap_compare) -> None:
+    """200x50: the pane beside a wide transcript, the room bar in full words, no F4."""
+    assert snap_compare(classroom_app(), terminal_size=(200, 50), run_before=feed_room)

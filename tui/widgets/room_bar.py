@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
@@ -29,6 +30,8 @@ class RoomBar(Widget):
     DEFAULT_CSS = """
     RoomBar {
         height: auto;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
         padding: 0 1;
         border: round $success 50%;
         border-title-color: $success;
@@ -49,36 +52,46 @@ class RoomBar(Widget):
             self.tooltip = SERVER_FIGURES
 
     def render(self) -> Text:
-        return self.render_text()
+        full = self.render_text()
+        width = self.content_size.width
+        if not width or all(cell_len(line) <= width for line in full.plain.splitlines()):
+            return full
+        return self.render_text(short=True)  # a projector's 80 columns: the same figures, terser
 
-    def render_text(self) -> Text:
+    def render_text(self, *, short: bool = False) -> Text:
+        """The bar's lines; ``short`` words them to fit 80 columns (what does not fit is cut
+        with an ellipsis, never wrapped)."""
         out = Text()
         if self.bot_count:
             out.append("bots    ", style="dim")
-            out.append_text(self._bots_line())
+            out.append_text(self._bots_line(short))
         if self.watching_server:
             if out:
                 out.append("\n")
             out.append("server  ", style="dim")
-            out.append_text(self._server_line())
+            out.append_text(self._server_line(short))
         return out
 
-    def _bots_line(self) -> Text:
+    def _bots_line(self, short: bool) -> Text:
         r = self.bots_report
-        out = Text(f"{self.bot_count} at {self.bot_rate:g}/s each", style="bold")
+        each = "" if short else " each"
+        out = Text(f"{self.bot_count} at {self.bot_rate:g}/s{each}", style="bold")
         if r is None:
             return out.append(" · starting", style="yellow")
         style = "green" if r.connected == r.bots else "yellow"
-        out.append(" · ").append(f"{r.connected} connected", style=style)
-        out.append(f" · {r.per_second:.0f} msgs/s · {r.echoed} echoed")
-        out.append(f" · rtt p50 {format_ms(r.p50)} p99 {format_ms(r.p99)}")
+        out.append(" · ").append(f"{r.connected} {'conn' if short else 'connected'}", style=style)
+        out.append(f" · {r.per_second:.0f} {'msg/s' if short else 'msgs/s'} · {r.echoed} echoed")
+        if short:  # "p50/p99 0.6/4.2 ms": format_ms always ends in " ms" (or is "-")
+            out.append(f" · p50/p99 {format_ms(r.p50).removesuffix(' ms')}/{format_ms(r.p99)}")
+        else:
+            out.append(f" · rtt p50 {format_ms(r.p50)} p99 {format_ms(r.p99)}")
         if r.errors:
-            out.append(f" · {r.errors} errors", style="red")
-            if r.last_error:
+            out.append(f" · {r.errors} {'err' if short else 'errors'}", style="red")
+            if r.last_error and not short:
                 out.append(f" ({visible(r.last_error, 40)})", style="dim red")
         return out
 
-    def _server_line(self) -> Text:
+    def _server_line(self, short: bool) -> Text:
         if self.switching:
             return Text(f"restarting with model {self.switching}…", style="bold yellow")
         r = self.server_report
@@ -93,13 +106,17 @@ class RoomBar(Widget):
         out.append(f"{r.live} live", style="bold")
         if r.waiting is not None:
             out.append(" · ").append(
-                f"{r.waiting} waiting", style="bold yellow" if r.waiting else ""
+                f"{r.waiting} {'wait' if short else 'waiting'}",
+                style="bold yellow" if r.waiting else "",
             )
         rate = "-" if r.per_second is None else f"{r.per_second:.0f}"
-        out.append(f" · {rate} msgs/s")
+        out.append(f" · {rate} {'msg/s' if short else 'msgs/s'}")
         if r.threads is not None:
-            out.append(f" · {r.threads} {'thread' if r.threads == 1 else 'threads'}")
+            noun = "thr" if short else ("thread" if r.threads == 1 else "threads")
+            out.append(f" · {r.threads} {noun}")
         if r.memory is not None:
             per_client = "—" if r.live == 0 else format_bytes(r.memory // r.live)
-            out.append(f" · mem/client {per_client}")
+            out.append(f" · {per_client}/client" if short else f" · mem/client {per_client}")
+        if short:  # connections since the start: the figure a narrow bar can best do without
+            return out
         return out.append(f" · {r.total} since start")
