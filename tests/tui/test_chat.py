@@ -12,6 +12,7 @@ from textual.widgets import Sparkline, TabbedContent
 
 from coio.tui.app import CoioApp
 from coio.tui.messages import LinkState
+from coio.tui.net import connection
 from coio.tui.net.backoff import Backoff
 from coio.tui.net.connection import OUTBOX_LINES
 from coio.tui.safe import MAX_SHOWN_CHARS
@@ -318,3 +319,57 @@ async def test_a_very_long_line_is_echoed_and_shown_shortened() -> None:
             assert f"… (+{150_000 - MAX_SHOWN_CHARS} chars)" in text
             assert chat.stats.mismatches == 0
             assert chat.stats.received_bytes == 8 + 300_001
+
+
+async def test_a_server_busy_with_another_tab_is_not_called_foreign_and_its_banner_clears_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """--model blocking: tab 2 waits in the backlog; past the banner timeout it is 'not served
+    yet' (never 'not a coio server'); tab 1 leaves, the banner comes and the warning clears."""
+    monkeypatch.setattr(connection, "BANNER_TIMEOUT", 1.0)  # the same code path, sooner
+    with running_server("--model", "blocking") as server:
+        app = CoioApp(Settings(port=server.port))
+        async with app.run_test(size=(120, 34)) as pilot:
+            first = chats(app)[0]
+            await wait_for(pilot, lambda: first.link_pane.banner is True)
+            second = await app.add_connection()
+            await wait_for(pilot, lambda: second.link_pane.banner_waited == 1.0)
+            pane = second.link_pane.render_text().plain
+            assert "⚠ not served yet" in pane
+            assert "(no banner after 1 s)" in pane
+            assert "busy, or not coio" in pane
+            assert "not a coio server" not in pane
+            note = (
+                "⚠ no banner yet after 1 s — the server has not served us "
+                "(busy, or not a coio server)"
+            )
+            assert note in log_text(second.transcript)
+            warning = (
+                f"{second.chat_name}: no banner after 1 s — the server is busy, "
+                "or not a coio server"
+            )
+
+            def said() -> list[tuple[str, str]]:
+                return [(n.message, n.severity) for n in app._notifications]
+
+            await wait_for(
+                pilot, lambda: (warning, "warning") in said(), explain=lambda: repr(said())
+            )
+            assert not any("the peer is not a coio server" in m for m, _ in said())
+            assert second.wire_shown  # opened to show that nothing came
+            await wait_for(pilot, lambda: app.focused is second.query_one(ChatInput))
+            await pilot.press(*"my turn", "enter")
+            held = "⧗ my turn  (held: no banner from the server yet)"
+            await wait_for(pilot, lambda: held in log_text(second.transcript))
+            assert first.link is not None
+            first.link.disconnect()  # the server is free: it accepts tab 2 and greets it
+            await wait_for(pilot, lambda: second.link_pane.banner is True)
+            pane = second.link_pane.render_text().plain
+            assert "welcome! ✓ verified" in pane
+            assert "not served yet" not in pane
+            assert "no banner after" not in pane
+            text = log_text(second.transcript)
+            assert "the banner came after 1 s: a coio server after all" in text
+            assert not second.wire_shown  # it was opened for the banner: closed with it
+            await wait_for(pilot, lambda: second.stats.echoed_lines == 1)  # the held line
+            assert "← MY TURN · " in log_text(second.transcript)

@@ -126,6 +126,8 @@ class ChatPane(Widget):
             return "queued: sent on reconnect"
         if pane.banner is None:
             return "queued: waiting for the server's banner"
+        if pane.banner is False and pane.banner_waited is not None:
+            return "held: no banner from the server yet"
         if pane.banner is False:
             return "held: the peer is not a coio server"
         return None
@@ -161,8 +163,8 @@ class ChatPane(Widget):
     def banner_checked(self, message: BannerChecked) -> None:
         message.stop()
         pane = self.link_pane
-        late = pane.banner_waited
-        pane.banner, pane.banner_data = message.ok, message.data
+        late = pane.banner_waited  # a verdict after the wait: the warning gives way to it
+        pane.banner, pane.banner_data, pane.banner_waited = message.ok, message.data, None
         if message.ok and late is not None:
             self.transcript.add_note(f"the banner came after {late:g} s: a coio server after all")
             if self._wire_for_banner:  # opened only for the missing banner: close it again
@@ -180,8 +182,12 @@ class ChatPane(Widget):
         message.stop()
         pane = self.link_pane
         pane.banner, pane.banner_data, pane.banner_waited = False, message.data, message.after
+        # Only silence is known: the server may be busy with someone else (its backlog holds
+        # us until it accepts), or the peer is not coio. A banner that comes later verifies.
         self.transcript.add_note(
-            f"⚠ not a coio server (no banner after {message.after:g} s)", "bold red"
+            f"⚠ no banner yet after {message.after:g} s — the server has not served us "
+            "(busy, or not a coio server)",
+            "bold yellow",
         )
         wire = self.query_one(WirePane)
         if not message.data:
@@ -189,7 +195,10 @@ class ChatPane(Widget):
         if not self.wire_shown:
             self.wire_shown = self._wire_for_banner = True
         self.notify(
-            f"{self.chat_name}: the peer is not a coio server", severity="error", markup=False
+            f"{self.chat_name}: no banner after {message.after:g} s — the server is busy, "
+            "or not a coio server",
+            severity="warning",
+            markup=False,
         )
 
     @on(WireChunk)

@@ -79,7 +79,8 @@ class LinkPane(Vertical):
     retry_at: var[float | None] = var(None, init=False)  # on ``clock``: when a retry is due
     banner: var[bool | None] = var(None, init=False)  # None: not seen yet
     banner_data: var[bytes] = var(b"", init=False)
-    banner_waited: var[float | None] = var(None, init=False)  # no banner came in this many s
+    # No banner came in this many seconds, and no verdict since: it may still come.
+    banner_waited: var[float | None] = var(None, init=False)
     connected_at: var[float | None] = var(None, init=False)
     queued: var[int] = var(0, init=False)  # lines typed and not yet written
     stats: var[LinkStats] = var(LinkStats, init=False)
@@ -108,6 +109,7 @@ class LinkPane(Vertical):
         # The text may gain or lose lines (a reason, a warning): lay the pane out again.
         self._facts.refresh(layout=True)
 
+    # The text is drawn from every fact at once, so each fact's watcher is the same redraw.
     watch_state = watch_detail = watch_retry_at = _redraw
     watch_banner = watch_banner_data = watch_banner_waited = _redraw
     watch_connected_at = watch_queued = _redraw
@@ -158,10 +160,13 @@ class LinkPane(Vertical):
         elif self.banner:
             out.append("welcome! ✓ verified", style="green")
         elif self.banner_waited is not None:
-            out.append("✗ not a coio server", style="bold red")
-            out.append(f"\n{_INDENT}(no banner after {self.banner_waited:g} s)", style="red")
+            # Connected and silent: a coio server that has not accepted us yet (one busy with
+            # another client, its backlog) looks the same as a peer that is not coio at all.
+            out.append("⚠ not served yet", style="bold yellow")
+            out.append(f"\n{_INDENT}(no banner after {self.banner_waited:g} s)", style="yellow")
+            out.append(f"\n{_INDENT}busy, or not coio", style="yellow")
             if self.banner_data:
-                out.append(f"\n{_INDENT}{said}", style="red")
+                out.append(f"\n{_INDENT}{said}", style="yellow")
         else:
             out.append("✗ not an echo server", style="bold red")
             out.append(f"\n{_INDENT}{said}", style="red")
