@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 from rich.cells import cell_len
+from textual.geometry import Region
 
 from coio.tui.app import CoioApp
 from coio.tui.messages import BannerChecked, Echoes, EchoItem, LinesSent, LinkState, WireChunk
 from coio.tui.settings import Settings
-from tests.tui.pilot_support import chats
+from tests.tui.pilot_support import chats, wait_for
 
 pytestmark = pytest.mark.asyncio
 
@@ -70,3 +71,18 @@ async def test_a_long_reason_wraps_under_its_value_not_the_labels(detail: str) -
         start = next(i for i, line in enumerate(lines) if line.startswith("state"))
         reason = [line for line in lines[start + 1 :] if line.startswith(LABEL)]
         assert "".join(part.strip() for part in reason).replace(" ", "") == detail.replace(" ", "")
+
+
+async def test_a_fact_set_on_the_pane_redraws_it_with_no_call_from_its_owner() -> None:
+    """Setting a reactive (the queue) lays the pane out again with the new line shown."""
+    app = offline()
+    async with app.run_test(size=(120, 34)) as pilot:
+        pane = chats(app)[0].link_pane
+        facts = pane.query_one("#link-text")
+        await pilot.pause()
+        before = facts.outer_size.height
+        pane.queued = 3
+        # The once-a-second repaint never lays out again: only the watcher makes room.
+        await wait_for(pilot, lambda: facts.outer_size.height == before + 1)
+        rows = [strip.text for strip in facts.render_lines(Region(0, 0, *facts.outer_size))]
+        assert "queued   3 lines" in [row.rstrip() for row in rows]
