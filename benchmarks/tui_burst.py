@@ -1,6 +1,7 @@
 """coio-tui under load: a burst of 10,000 echoes, 100,000 messages, and RTT shown vs measured.
 
     .venv/bin/python benchmarks/tui_burst.py [--burst 10000] [--flood 100000] [--probes 200]
+        [--paced 100000] [--rate 20000]
 
 Method: a real `coio-server` on a free loopback port; the real app (CoioApp, one tab connected
 to that server) runs in a child process on a 120x40 pty (pty_terminal.py) with a real terminal
@@ -19,6 +20,9 @@ drives it and times each step from inside. Steps, in order:
    RSS along the way, and key presses typed meanwhile (delivered as the terminal driver
    delivers them); then key presses again. Each key is timed to handled and to the next frame
    written, compared with before the bursts.
+5. Paced flood: --paced echoes arriving at --rate per second (20,000 by default), each
+   read-sized message handed over on schedule whatever the UI is doing, with a key typed
+   every 30 ms throughout; each key timed to handled and to the next frame written.
 
 Instrumentation only: the transcript's add_echoes and the app's _display (which writes each
 frame to the terminal) are wrapped to timestamp arrivals and frames.
@@ -29,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import statistics
 import subprocess
@@ -46,6 +51,7 @@ READ_BYTES = 65536  # the trio reader's receive size: one Echoes message per rea
 OUTBOX_BLOCK = 1000  # the link's outbox bound: a paste larger than this is refused
 TIMEOUT = 900.0
 KEYS = 20  # key presses timed before and after the bursts
+PACED_KEY_GAP = 0.03  # seconds between keys typed during the paced flood
 STEP_TIMEOUT = 300.0
 
 
@@ -146,6 +152,30 @@ class Paints:
         return next(t for t in self.times[::-1] if t >= moment)
 
 
+class GcPauses:
+    """The garbage collector's pauses while it is installed, per generation (gc.callbacks)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[int, list[float]] = {0: [], 1: [], 2: []}
+        self._began = 0.0
+        gc.callbacks.append(self._callback)
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._began = time.perf_counter()
+        else:
+            self.seconds[info["generation"]].append(time.perf_counter() - self._began)
+
+    def stop(self) -> None:
+        gc.callbacks.remove(self._callback)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            str(gen): {"count": len(s), "max_ms": max(s, default=0.0) * 1000}
+            for gen, s in self.seconds.items()
+        }
+
+
 def save(path: str, out: dict[str, Any]) -> None:
     """Write the results so far (a few hundred bytes: blocking the loop for it is harmless)."""
     Path(path).write_text(json.dumps(out))
@@ -173,12 +203,15 @@ async def scenario(pilot: Any, args: argparse.Namespace, out: dict[str, Any]) ->
         "network_burst": lambda: network_burst(args, paints, pane, box, arrivals),
         "echo_burst": lambda: echo_burst(args, paints, pane, arrivals),
         "flood": lambda: flood(args, paints, pane, arrivals, app, box),
+        "paced_flood": lambda: paced_flood(args, paints, pane, arrivals, app, box),
         "after": lambda: responsiveness(app, box, paints),
     }
     if not args.burst:
         del steps["network_burst"], steps["echo_burst"]
     if not args.flood:
         del steps["flood"]
+    if not args.paced:
+        del steps["paced_flood"]
     for name, step in steps.items():
         out["step"] = name  # saved as we go: a step that hangs is named in the results
         save(args.out, out)
@@ -187,25 +220,38 @@ async def scenario(pilot: Any, args: argparse.Namespace, out: dict[str, Any]) ->
     out["transcript_lines"] = len(pane.transcript.lines)
 
 
-async def responsiveness(app: Any, box: Any, paints: Paints) -> dict[str, Any]:
-    """Key presses as the terminal driver delivers them: time to handled, and to painted."""
+async def responsiveness(
+    app: Any, box: Any, paints: Paints, keys: int = KEYS, gap: float = 0.02
+) -> dict[str, Any]:
+    """Key presses as the terminal driver delivers them: time to handled, and to painted.
+
+    A key is handled when the input's value changes (a watcher on it, so the measurement
+    adds no polling loop to the app's own); painted at the first frame written after that."""
     from textual import events
 
     box.focus()
     box.value = ""
     await asyncio.sleep(0.2)
+    changed = asyncio.Event()
+    moments: list[float] = []
+
+    def value_changed(_value: str) -> None:
+        moments.append(time.perf_counter())
+        changed.set()
+
+    app.watch(box, "value", value_changed, init=False)
     handled, painted = [], []
-    for i in range(KEYS):
+    for i in range(keys):
         started = time.perf_counter()
         app._driver.send_message(events.Key("x", "x"))
-        # No event says "this key was handled": poll the value the Input sets, every loop turn.
-        while len(box.value) <= i:  # noqa: ASYNC110
-            await asyncio.sleep(0)
-        done = time.perf_counter()
+        while len(box.value) <= i:
+            changed.clear()
+            await changed.wait()
+        done = moments[-1]
         handled.append(done - started)
         painted.append(await paints.first_after(done) - started)
-        await asyncio.sleep(0.02)
-    shown = box.value == "x" * KEYS
+        await asyncio.sleep(gap)
+    shown = box.value == "x" * keys
     box.value = ""
     return {"handled": ms_stats(handled), "painted": ms_stats(painted), "keys_shown": shown}
 
@@ -320,6 +366,38 @@ async def flood(
             "during": await keys}  # fmt: skip
 
 
+async def paced_flood(
+    args: argparse.Namespace, paints: Paints, pane: Any, arrivals: Arrivals, app: Any, box: Any
+) -> dict[str, Any]:
+    """--paced echoes arriving at --rate per second (one read-sized message at a time, on
+    schedule, whatever the UI is doing), with keys typed throughout: can a person still type
+    while the room floods at that rate?"""
+    await asyncio.sleep(0.5)  # let the previous step's last frames go out
+    # Made when due, as the trio reader (on the same thread) makes them: 100,000 echoes made
+    # up front would be objects the app's collector has to walk that a real run never has.
+    messages = echo_messages(pane, args.paced, 3_000_000)
+    per_message = READ_BYTES // len(f"ECHO {3_000_000:07} THE QUICK BROWN FOX\n")
+    target = arrivals.count + args.paced
+    keys_wanted = max(KEYS, int(args.paced / args.rate / PACED_KEY_GAP * 0.8))
+    pauses = GcPauses()
+    started = time.perf_counter()
+    keys = asyncio.create_task(responsiveness(app, box, paints, keys_wanted, PACED_KEY_GAP))
+    late = []  # how far behind schedule each message was handed over
+    for n, message in enumerate(messages):
+        due = started + n * per_message / args.rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        late.append(max(0.0, time.perf_counter() - due))
+        pane.post_message(message)
+    await arrivals.reach(target)
+    handled = time.perf_counter() - started
+    during = await keys
+    pauses.stop()
+    return {"echoes": args.paced, "rate": args.rate, "handled_s": handled,
+            "late": ms_stats(late), "during": during, "gc": pauses.summary()}  # fmt: skip
+
+
 def child(args: argparse.Namespace) -> None:
     from coio.tui.app import CoioApp
     from coio.tui.settings import Settings
@@ -345,6 +423,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--burst", type=int, default=10_000)
     parser.add_argument("--flood", type=int, default=100_000)
+    parser.add_argument("--paced", type=int, default=100_000, help="echoes in the paced flood")
+    parser.add_argument("--rate", type=float, default=20_000, help="the paced flood's echoes/s")
     parser.add_argument("--probes", type=int, default=200)
     parser.add_argument("--interval", type=float, default=0.01, help="seconds between probes")
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
@@ -378,6 +458,7 @@ def parent(args: argparse.Namespace) -> int:
         argv = [
             sys.executable, __file__, "--child", "--port", str(port), "--out", result.name,
             "--burst", str(args.burst), "--flood", str(args.flood),
+            "--paced", str(args.paced), "--rate", str(args.rate),
             "--probes", str(args.probes), "--interval", str(args.interval),
         ]  # fmt: skip
         app = PtyProgram(argv)
@@ -438,6 +519,21 @@ def report(r: dict[str, Any], painted: int, size: str) -> None:
         )
         print(line("read-sized message -> next frame", f["frame"]))
         print(f"responsiveness during the flood ({KEYS} keys):")
+        print(line("key press -> handled", f["during"]["handled"]))
+        print(line("key press -> next frame written", f["during"]["painted"]))
+    if "paced_flood" in r:
+        f = r["paced_flood"]
+        print(
+            f"paced flood: {f['echoes']:,} echoes at {f['rate']:,.0f}/s, one read-sized message"
+            f" on schedule: all handled in {f['handled_s']:.2f} s"
+            f" ({f['echoes'] / f['handled_s']:,.0f}/s)"
+        )
+        print(line("message handed over behind schedule", f["late"]))
+        gcs = ", ".join(
+            f"gen {gen}: {g['count']} x max {g['max_ms']:.1f} ms" for gen, g in f["gc"].items()
+        )
+        print(f"  garbage collections meanwhile          {gcs}")
+        print(f"responsiveness during the paced flood ({f['during']['painted']['count']} keys):")
         print(line("key press -> handled", f["during"]["handled"]))
         print(line("key press -> next frame written", f["during"]["painted"]))
     for when in ("before", "after"):

@@ -27,11 +27,19 @@ from textual.selection import Selection
 from textual.strip import Strip
 
 # Rendered lines kept: a few screens' worth, so repainting and scrolling back are cheap. Each
-# Strip carries its own small caches (7 objects for the GC to walk), so not more than needed.
-STRIP_CACHE = 256
+# Strip carries its own small caches (7 objects for the GC to walk) and the strips cropped and
+# styled from it, so not more than needed: with 256, a full collection during a flood walked
+# about 12,000 caches.
+STRIP_CACHE = 96
 
 
 Part = tuple[str, str]  # some text and its Rich style ("" for none); never markup
+
+# A line as stored: its parts and its width, as a plain tuple. The garbage collector stops
+# tracking a plain tuple of strings and numbers, never a NamedTuple's instance, so 10,000 kept
+# lines cost a full collection nothing (benchmarks/tui_burst.py, paced flood: gen-2 pauses of
+# up to 14 ms went to 9 ms).
+Stored = tuple[tuple[Part, ...], int]
 
 
 class Line(NamedTuple):
@@ -110,7 +118,7 @@ class SelectableLog(ScrollView):
         super().__init__(id=id)
         self.max_lines = max_lines
         self.following = True
-        self._lines: list[Line] = []  # lines before _start were dropped: trimmed in batches
+        self._lines: list[Stored] = []  # lines before _start were dropped: trimmed in batches
         self._ends: list[int] = []  # rows from _lines[0] through each line, at _wrap
         self._start = 0
         self._serial0 = 0  # how many lines were ever trimmed: _lines[i] is line _serial0 + i
@@ -122,7 +130,7 @@ class SelectableLog(ScrollView):
     @property
     def lines(self) -> Sequence[Line]:
         """The lines kept, oldest first (a copy: O(lines), for tests and reports)."""
-        return self._lines[self._start :]
+        return [Line(parts, cells) for parts, cells in self._lines[self._start :]]
 
     @property
     def line_count(self) -> int:
@@ -149,7 +157,7 @@ class SelectableLog(ScrollView):
         for line in lines:
             total += _rows(line.cells, wrap)
             ends.append(total)
-        self._lines.extend(lines)
+        self._lines.extend([(line.parts, line.cells) for line in lines])
         dropped_rows = self._drop_oldest()
         self._update_virtual_size()
         if self.following:
@@ -193,7 +201,7 @@ class SelectableLog(ScrollView):
         """Fold every line at ``width``: O(lines) integer sums, done on resize only."""
         self._compact()
         self._wrap = width
-        self._ends = list(accumulate(_rows(line.cells, width) for line in self._lines))
+        self._ends = list(accumulate(_rows(cells, width) for _, cells in self._lines))
 
     def _update_virtual_size(self) -> None:
         rows = self._ends[-1] - self._base() if self._ends else 0
@@ -246,7 +254,7 @@ class SelectableLog(ScrollView):
         # Folding is by cells: a double-width character cut by the fold shows as two spaces
         # (Strip.crop's rule); the copied text still has it, taken from the line, not the rows.
         piece = strip.crop_extend(first, first + wrap, style).extend_cell_length(width, style)
-        x = first and _char_at_cell(self._lines[index].plain, first)
+        x = first and _char_at_cell(Line(*self._lines[index]).plain, first)
         # Offsets tell the screen which character the mouse is over, for selection.
         return piece.apply_style(style).apply_offsets(x, index - self._start)
 
@@ -256,8 +264,16 @@ class SelectableLog(ScrollView):
         key = self._serial0 + index
         strip = self._strips.get(key)
         if strip is None:
-            line = self._lines[index]
-            strip = Strip(line.text().render(self.app.console), line.cells)
+            parts, cells = self._lines[index]
+            # Straight to segments, a part each: a line has no newline, tab or markup to lay
+            # out, so Rich's Text.render would only rebuild these (at twice the cost per row).
+            get_style = self.app.console.get_style
+            segments = [
+                Segment(piece, get_style(style) if style else None)
+                for piece, style in parts
+                if piece
+            ]
+            strip = Strip(segments, cells)
             self._strips[key] = strip
         if selection is None:
             return strip
