@@ -36,7 +36,7 @@ from coio.programs import program
 ROOT = Path(__file__).resolve().parent
 
 NAME = "coio-tui-model-switch"
-COLS, ROWS = 120, 30  # wide enough for the room bar to spell out its figures
+COLS, ROWS = 130, 30  # wide enough for the room bar to spell out its figures ("1 thread")
 BOTS = 3
 SVG_TERM = "svg-term-cli@2.1.1"  # the renderer, pinned: its output is what the README shows
 IDLE_TIME_LIMIT = 1.5  # seconds: a longer quiet stretch of the cast plays back this short
