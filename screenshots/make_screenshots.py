@@ -1,12 +1,15 @@
 """Capture real screenshots of coio-tui talking to a real local coio-server.
 
-Run: .venv/bin/python screenshots/make_screenshots.py
+Run: .venv/bin/python screenshots/make_screenshots.py [--models-only]
 Writes SVGs here, and PNGs too when `rsvg-convert` (Debian's librsvg2-bin) is installed; then runs
 the browser test with COIO_WRITE_SCREENSHOTS=1 so its chromium capture lands here too.
+`--models-only` makes just the five coio-tui-model-*.svg, one per server IO model.
+The animated capture of a live model switch is screenshots/make_cast.py's.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import shutil
@@ -18,6 +21,7 @@ ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
 
 from textual.pilot import Pilot  # noqa: E402
+from textual.widgets import TabbedContent, TabPane  # noqa: E402
 
 from coio.server.models import MODELS  # noqa: E402
 from coio.tui.app import CoioApp  # noqa: E402
@@ -27,6 +31,8 @@ from coio.tui.widgets.chat_pane import ChatPane  # noqa: E402
 from coio.tui.widgets.room_bar import RoomBar  # noqa: E402
 
 SIZE = (120, 34)
+MODEL_SIZE = (120, 24)  # shown five at a time in the README: the room bar and one tab
+MODEL_LINE = "am I served?"
 LINES = ["hello, coio!", "straße grüße", "[bold]markup stays text[/]", "ǆ é ß"]
 
 
@@ -66,15 +72,24 @@ async def classroom_shot(server: DemoServer) -> Path:
 
 
 async def model_shot(server: DemoServer) -> Path:
-    """`coio-tui --demo --model M --clients 3 --bots 4`: the room bar names the model, its
-    threads and who waits (with blocking, all but one client)."""
-    settings = Settings(host=server.host, port=server.port, name="ada", clients=3, bots=4)
+    """`coio-tui --demo --model M --clients 2 --bots 4`, tab 2 shown with a line typed: the room
+    bar names the model, its threads and who waits. With blocking, tab 1 is served and everyone
+    else waits, tab 2 included (no banner, no echo); with the others tab 2 gets its echo."""
+    settings = Settings(host=server.host, port=server.port, name="ada", clients=2, bots=4)
     app = CoioApp(settings, demo=server)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=MODEL_SIZE) as pilot:
         bar = app.query_one(RoomBar)
         for _ in range(100):  # every client counted, live or waiting
             r = bar.server_report
-            if r and r.model == server.model and r.live + (r.waiting or 0) == 7:
+            if r and r.model == server.model and r.live + (r.waiting or 0) == 6:
+                break
+            await pilot.pause(0.1)
+        app.query_one(TabbedContent).active = "conn-2"
+        await pilot.pause(0.2)
+        await pilot.press(*MODEL_LINE, "enter")
+        second = app.query_one("#conn-2", TabPane).query_one(ChatPane)
+        for _ in range(50):  # its echo, unless the server serves one client at a time
+            if server.model == "blocking" or second.stats.echoed_lines:
                 break
             await pilot.pause(0.1)
         await pilot.pause(1.2)  # one more reading: a msgs/s figure
@@ -82,9 +97,9 @@ async def model_shot(server: DemoServer) -> Path:
         return Path(app.save_screenshot(name, path=str(ROOT)))
 
 
-async def capture() -> list[Path]:
+async def capture(models_only: bool) -> list[Path]:
     shots = []
-    for shot in (chat_shot, classroom_shot):
+    for shot in () if models_only else (chat_shot, classroom_shot):
         server = DemoServer()
         try:
             shots.append(await shot(server))
@@ -99,8 +114,11 @@ async def capture() -> list[Path]:
     return shots
 
 
-def main() -> int:
-    svgs = asyncio.run(capture())
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--models-only", action="store_true", help="only coio-tui-model-*.svg")
+    args = parser.parse_args(argv)
+    svgs = asyncio.run(capture(args.models_only))
     converter = shutil.which("rsvg-convert")
     for svg in svgs:
         print(svg)
@@ -108,6 +126,8 @@ def main() -> int:
             png = svg.with_suffix(".png")
             subprocess.run([converter, "-w", "1400", str(svg), "-o", str(png)], check=True)
             print(png)
+    if args.models_only:
+        return 0
     # The browser capture is taken by the browser test itself, in Debian's chromium.
     browser_test = ROOT.parent / "tests" / "web" / "test_browser.py"
     env = {**os.environ, "COIO_WRITE_SCREENSHOTS": "1"}
