@@ -1,5 +1,6 @@
 """A coio-server's live figures from its Prometheus page: fetched over plain trio sockets,
-read with prometheus_client's own text parser.
+read with prometheus_client's own text parser. Both are imported when first used, not with
+this module: the command line and the app's first frame need only the URL checks.
 
 The page is network input: the URL must name this machine, the response is size- and
 time-bounded, and a page that does not parse, or whose figures are not sound counts, is one
@@ -12,15 +13,15 @@ import ipaddress
 import math
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
-
-import trio
-from prometheus_client.parser import text_string_to_metric_families
 
 from coio.address import format_address
 
 from ..messages import ServerReport
-from .connection import Post
+
+if TYPE_CHECKING:
+    from .connection import Post
 
 SCRAPE_INTERVAL = 1.0  # seconds between scrapes: the room bar's msgs/s is per second
 SCRAPE_TIMEOUT = 2.0  # seconds for connect, request and whole response; a stuck peer is a miss
@@ -101,6 +102,8 @@ def parse_page(page: bytes) -> tuple[dict[str, float], str]:
         text = page.decode("utf-8")
     except UnicodeDecodeError:
         raise ScrapeError("not UTF-8 text (not a metrics page?)") from None
+    from prometheus_client.parser import text_string_to_metric_families
+
     values: dict[str, float] = {}
     model = ""
     try:
@@ -157,6 +160,8 @@ def response_body(response: bytes) -> bytes:
 
 async def scrape(target: MetricsTarget) -> bytes:
     """GET the page (HTTP/1.0: a plain body, then close); its body, or ScrapeError / OSError."""
+    import trio
+
     request = (
         f"GET {target.path} HTTP/1.0\r\nHost: {target.authority}\r\n"
         "Accept: text/plain\r\nConnection: close\r\n\r\n"
@@ -228,6 +233,8 @@ async def watch_server_metrics(
     target: MetricsTarget, post: Post, interval: float = SCRAPE_INTERVAL
 ) -> None:
     """Scrape ``target`` every ``interval`` seconds, posting figures or why there are none."""
+    import trio
+
     reader = MetricsReader()
     while True:
         started = trio.current_time()
