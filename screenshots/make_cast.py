@@ -6,7 +6,7 @@ Writes coio-tui-model-switch.cast (asciinema v2) and coio-tui-model-switch.svg h
 Needs tmux, asciinema 2.x (`.venv/bin/pip install -e '.[screenshots]'`, or on PATH) and npm, which
 installs svg-term-cli once into ~/.cache/coio (or $XDG_CACHE_HOME/coio) to render the SVG.
 
-How: a private tmux server (its own socket, no user config) runs
+How: a private tmux server (its socket in a temporary folder, no user config) runs
 `asciinema rec -c "coio-tui --demo --model blocking --bots 3"` in a COLS x ROWS window, and this
 script types into it with `tmux send-keys`, reading the screen back with `tmux capture-pane` to
 know when each step has happened: tab 1 is served and tab 2 waits with `blocking`, the command
@@ -96,12 +96,12 @@ def svg_term(npm: str) -> Path:
 class Terminal:
     """A private tmux server running one window; type into it and read its screen."""
 
-    def __init__(self, tmux: str, socket: str) -> None:
+    def __init__(self, tmux: str, socket: Path) -> None:
         self.tmux = tmux
         self.socket = socket
 
     def run(self, *args: str) -> str:
-        cmd = [self.tmux, "-L", self.socket, *args]
+        cmd = [self.tmux, "-S", str(self.socket), *args]
         try:
             done = subprocess.run(cmd, capture_output=True, text=True, timeout=TMUX_WITHIN)
         except subprocess.TimeoutExpired:
@@ -144,14 +144,14 @@ def terminal(tmux: str, command: list[str], workdir: Path) -> Iterator[Terminal]
     (and so everything in it) afterwards, whatever happened."""
     config = workdir / "tmux.conf"
     config.write_text("set -g status off\nset -g default-terminal tmux-256color\n")
-    term = Terminal(tmux, f"coio-cast-{os.getpid()}")
+    term = Terminal(tmux, workdir / "tmux.socket")
     size = ["-x", str(COLS), "-y", str(ROWS)]
     term.run("-f", str(config), "new-session", "-d", "-s", "cast", *size, shlex.join(command))
     try:
         yield term
     finally:
         subprocess.run(
-            [tmux, "-L", term.socket, "kill-server"], capture_output=True, timeout=TMUX_WITHIN
+            [tmux, "-S", str(term.socket), "kill-server"], capture_output=True, timeout=TMUX_WITHIN
         )
 
 
