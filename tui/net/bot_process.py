@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import ctypes
 import itertools
 import json
 import math
@@ -266,6 +265,8 @@ def die_with_parent(parent: int) -> bool:
     from a thread that lives as long as it does (tui/net/bots.py does).
     """
     if sys.platform.startswith("linux"):
+        import ctypes  # here, not above: the UI imports this module for BotFigures alone
+
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)  # failing, the checks remain
     return os.getppid() == parent
