@@ -25,6 +25,7 @@ from coio.tui.settings import Settings
 from coio.tui.widgets.room_bar import RoomBar
 from tests.support import ServerProcess, running_server, scrape_metrics, wait_until
 from tests.tui.pilot_support import wait_for
+from tests.tui.tmux_support import assert_exited_cleanly, tmux, tui_session
 
 BOT_MODULE = "coio.tui.net.bot_process"
 PARENT_SCRIPT = Path(__file__).with_name("bots_parent.py")
@@ -365,6 +366,49 @@ async def test_closing_the_app_ends_its_bots_process() -> None:
             wait_until, lambda: live_clients(server) == 0, 10
         )
         assert gone_from_server, scrape_metrics(server)
+
+
+def real_app_with_bots(session: str, server: ServerProcess, bots: int) -> tuple[int, int]:
+    """Wait until the server serves the coio-tui in ``session``: its tab and ``bots`` bots;
+    return the app's PID and its bots' process's."""
+    assert wait_until(lambda: live_clients(server) == bots + 1, 20), scrape_metrics(server)
+    shell = int(tmux("display", "-p", "-t", session, "#{pane_pid}"))
+    apps = [int(pid) for pid in Path(f"/proc/{shell}/task/{shell}/children").read_text().split()]
+    assert len(apps) == 1, apps
+    children = bot_children(apps[0])
+    assert len(children) == 1, children
+    return apps[0], children[0]
+
+
+@pytest.mark.e2e
+@pytest.mark.needs_tool("tmux", "tmux")
+def test_the_real_app_killed_takes_its_bots_process_with_it(tmp_path: Path) -> None:
+    """kill -9 of a running coio-tui --bots 3: its bots' process ends too, and the server
+    sees every client go."""
+    with (
+        running_server("--metrics-port", "0") as server,
+        tui_session("bots-kill", f"--port {server.port} --bots 3", tmp_path / "rc") as session,
+    ):
+        app, bots = real_app_with_bots(session, server, 3)
+        os.kill(app, signal.SIGKILL)
+        assert wait_until(lambda: gone(bots), 10), f"the bots' process {bots} outlived the app"
+        assert wait_until(lambda: live_clients(server) == 0, 10), scrape_metrics(server)
+
+
+@pytest.mark.e2e
+@pytest.mark.needs_tool("tmux", "tmux")
+def test_the_real_app_quit_ends_its_bots_process(tmp_path: Path) -> None:
+    """Ctrl+Q in a running coio-tui --bots 3: exit 0, and its bots' process has ended."""
+    rc_file = tmp_path / "rc"
+    with (
+        running_server("--metrics-port", "0") as server,
+        tui_session("bots-quit", f"--port {server.port} --bots 3", rc_file) as session,
+    ):
+        _, bots = real_app_with_bots(session, server, 3)
+        tmux("send-keys", "-t", session, "C-q")
+        assert_exited_cleanly(session, rc_file)
+        assert gone(bots), f"the bots' process {bots} outlived the app"
+        assert wait_until(lambda: live_clients(server) == 0, 10), scrape_metrics(server)
 
 
 @pytest.mark.stress
