@@ -7,8 +7,10 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO
@@ -20,7 +22,7 @@ from textual.message import Message
 from coio.tui.app import CoioApp
 from coio.tui.messages import BotsReport
 from coio.tui.net.bot_process import MAX_BOTS, BotFigures
-from coio.tui.net.bots import BotsProcessFailed, BotSwarm
+from coio.tui.net.bots import STOP_GRACE, BotsProcessFailed, BotSwarm
 from coio.tui.settings import Settings
 from coio.tui.widgets.room_bar import RoomBar
 from tests.support import ServerProcess, running_server, scrape_metrics, wait_until
@@ -151,6 +153,67 @@ def test_the_bots_figures_match_what_the_server_counts() -> None:
         assert wait_until(lambda: live_clients(server) == 0, 10), scrape_metrics(server)
 
 
+def test_the_bots_count_the_server_going_away_as_errors() -> None:
+    """The server stopped under them: the bots report none connected, an error each at
+    least, and why in one line."""
+    with running_server() as server:
+        reports = Reports()
+        swarm = BotSwarm(3, 5.0, server.host, server.port, reports.post)
+
+        async def main() -> None:
+            with trio.fail_after(60):
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(swarm.run)
+                    await reports.until(lambda r: r.connected == 3)
+                    await trio.to_thread.run_sync(server.stop)
+                    await reports.until(lambda r: r.connected == 0 and r.errors >= 3)
+                    nursery.cancel_scope.cancel()
+
+        trio.run(main)
+    last = reports.seen[-1].last_error
+    assert last in ("closed by server", "connection refused (is coio-server running?)"), last
+
+
+def test_bots_that_meet_another_kind_of_server_say_so() -> None:
+    """A peer that greets with something other than coio's banner: each bot's session ends
+    with "not an echo server", and none counts as connected."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+
+    def greet() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return  # the test closed the listener
+            conn.sendall(b"SSH-2.0-OpenSSH_9.6\r\n")
+            held.append(conn)
+
+    thread = threading.Thread(target=greet, daemon=True)
+    thread.start()
+    reports = Reports()
+    swarm = BotSwarm(2, 5.0, "127.0.0.1", listener.getsockname()[1], reports.post)
+
+    async def main() -> None:
+        with trio.fail_after(30):
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(swarm.run)
+                await reports.until(lambda r: r.errors >= 2)
+                nursery.cancel_scope.cancel()
+
+    try:
+        trio.run(main)
+    finally:
+        listener.shutdown(socket.SHUT_RDWR)  # wakes the accept() (Linux), unlike close()
+        listener.close()
+        thread.join(5)
+        assert not thread.is_alive()
+        for conn in held:
+            conn.close()
+    assert {r.connected for r in reports.seen} == {0}
+    assert reports.seen[-1].last_error == "not an echo server"
+
+
 class ScriptedSwarm(BotSwarm):
     """A swarm whose process is a script standing in for the bots' one."""
 
@@ -210,6 +273,40 @@ def test_a_process_that_ends_says_how(ending: str, reason: str) -> None:
     assert str(caught.value) == reason
     assert [r.echoed for r in reports.seen] == [7]
     assert swarm.pid is None
+
+
+def test_a_process_that_ignores_sigterm_is_killed_when_the_swarm_stops() -> None:
+    """Cancelling the swarm ends even a process deaf to SIGTERM (SIGKILL after the grace)
+    and reaps it."""
+    script = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+    script += f"print({GOOD_LINE!r}, flush=True); time.sleep(60)"
+    reports = Reports()
+    swarm = ScriptedSwarm(script, reports.post)
+    pids: list[int] = []
+
+    async def main() -> None:
+        with trio.fail_after(STOP_GRACE + 20):
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(swarm.run)
+                await reports.until(lambda r: r.echoed == 7)
+                assert swarm.pid is not None
+                pids.append(swarm.pid)
+                nursery.cancel_scope.cancel()
+
+    trio.run(main)
+    assert reaped(pids[0])
+    assert swarm.pid is None
+
+
+def test_the_bots_process_stops_when_nobody_reads_its_figures() -> None:
+    """Its stdout's reader gone: its next report fails and it ends, status 0."""
+    with running_server() as server:
+        command = bot_command(server, 2, "--parent", str(os.getpid()))
+        with subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE) as proc:
+            assert proc.stdout is not None
+            read_report(proc.stdout, lambda r: True)
+            proc.stdout.close()
+            assert proc.wait(10) == 0
 
 
 @pytest.mark.parametrize(
