@@ -49,7 +49,7 @@ async def run_out_banner_timeout(pilot: Pilot[int], app: CoioApp, clock: MockClo
 async def test_a_peer_that_never_sends_the_banner_is_named_after_the_timeout(
     monkeypatch: pytest.MonkeyPatch, said: bytes, shown: str
 ) -> None:
-    """No banner within the timeout: 'not a coio server', lines held, the wire pane opened."""
+    """No banner within the timeout: 'not served yet', lines held, the wire pane opened."""
     monkeypatch.setattr(connection, "BANNER_TIMEOUT", SHORT_TIMEOUT)
     with scripted_peer(*([said] if said else [])) as port:
         app = CoioApp(Settings(port=port))
@@ -63,15 +63,18 @@ async def test_a_peer_that_never_sends_the_banner_is_named_after_the_timeout(
             await wait_for(pilot, lambda: queued in log_text(chat.transcript))
             await run_out_banner_timeout(pilot, app, clock)
             pane = chat.link_pane.render_text().plain
-            assert "✗ not a coio server" in pane
+            assert "⚠ not served yet" in pane
             assert f"(no banner after {SHORT_TIMEOUT:g} s)" in pane
-            note = f"⚠ not a coio server (no banner after {SHORT_TIMEOUT:g} s)"
+            note = (
+                f"⚠ no banner yet after {SHORT_TIMEOUT:g} s — the server has not served us "
+                "(busy, or not a coio server)"
+            )
             assert note in log_text(chat.transcript)
             wire = chat.query_one(WirePane)
             await wait_for(pilot, lambda: wire.region.height > 0)  # opened by itself, on screen
             await wait_for(pilot, lambda: shown in log_text(wire))
             await pilot.press(*"later", "enter")
-            held = "⧗ later  (held: the peer is not a coio server)"
+            held = "⧗ later  (held: no banner from the server yet)"
             await wait_for(pilot, lambda: held in log_text(chat.transcript))
             await pilot.pause(0.3)
             assert chat.stats.sent_lines == 0
@@ -136,7 +139,7 @@ async def test_a_banner_after_the_timeout_still_verifies_and_sends_held_lines(
             await run_out_banner_timeout(pilot, app, clock)
             chat.query_one(ChatInput).value = "held"
             await pilot.press("enter")
-            held = "(held: the peer is not a coio server)"
+            held = "(held: no banner from the server yet)"
             await wait_for(pilot, lambda: held in log_text(chat.transcript))
             rest.set()
             await wait_for(pilot, lambda: chat.stats.echoed_lines == 1)

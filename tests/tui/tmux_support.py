@@ -26,7 +26,10 @@ def tui_session(tag: str, args: str, rc_file: Path) -> Iterator[str]:
     The exit code is written to ``rc_file``; the session is killed afterwards, whatever happened.
     """
     session = f"coio-e2e-{tag}-{time.monotonic_ns()}"
-    command = f"{shlex.join(program('coio-tui'))} {args}; echo $? > {rc_file}; sleep 30"
+    # readline, loaded in the test process, exports COLUMNS=80 and LINES=24 to its environment;
+    # tmux hands them on and Textual would take them over the window's real size.
+    app = shlex.join(["env", "-u", "COLUMNS", "-u", "LINES", *program("coio-tui")])
+    command = f"{app} {args}; echo $? > {rc_file}; sleep 30"
     tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "34", command)
     try:
         yield session
