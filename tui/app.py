@@ -22,10 +22,8 @@ from coio.server.models import MODELS
 
 from .demo import DemoServer, DemoServerError
 from .messages import BotsReport, LinkState, PartFailed, ServerReport
-from .net.bots import BotSwarm
 from .net.guest import TrioGuest
-from .net.link import Link
-from .net.server_metrics import MetricsTarget, watch_server_metrics
+from .net.server_metrics import MetricsTarget
 from .settings import Settings
 from .widgets.chat_input import ChatInput
 from .widgets.chat_pane import ChatPane
@@ -80,6 +78,8 @@ class CoioApp(App[int]):
         self.sub_title = f"{settings.address} · v{__version__}"
         self.guest = TrioGuest(on_crash=self._network_crashed)
         self._count = 0
+        self._network_started = False  # trio's guest run is up (after the first frame)
+        self._unlinked: list[tuple[int, ChatPane]] = []  # tabs opened before that
         self._caught: list[int] = []  # signals handled by the app while it runs
 
     def compose(self) -> ComposeResult:
@@ -96,21 +96,12 @@ class CoioApp(App[int]):
 
     async def on_mount(self) -> None:
         self._catch_stop_signals()
-        await self.guest.start()
         for _ in range(self.settings.clients):
             await self.add_connection(show=False)
         self._focus_message_box(self.query_one("#conn-1", TabPane))
-        s = self.settings
-        if self.connect and s.bots:
-            swarm = BotSwarm(s.bots, s.bot_rate, s.host, s.port, self.post_message)
-            self.guest.spawn(swarm.run, on_error=partial(self._part_failed, "bots"))
-        if self.connect and self.server_metrics is not None:
-            self.guest.spawn(
-                watch_server_metrics,
-                self.server_metrics,
-                self.post_message,
-                on_error=partial(self._part_failed, "server metrics watcher"),
-            )
+        # The network side starts once the first frame is up: that frame needs none of it, and
+        # trio with the links takes some 60 ms to import (benchmarks/tui_startup.py).
+        self.call_after_refresh(self._start_network)
         # Once the first frame is up, every object alive (Textual's, Rich's, the modules': some
         # 80,000) moves to the collector's permanent generation, so a full collection walks
         # only what came later. Without it each full collection during a flood
@@ -119,6 +110,37 @@ class CoioApp(App[int]):
         # its process, and its collector, with the tests.
         if not self.is_headless:
             self.call_after_refresh(gc.freeze)
+
+    async def _start_network(self) -> None:
+        """Start trio, then a link for each tab opened so far, the bots and the watcher."""
+        from .net.bots import BotSwarm
+        from .net.server_metrics import watch_server_metrics
+
+        await self.guest.start()
+        self._network_started = True
+        if not self.connect:
+            return
+        for n, pane in self._unlinked:
+            self._open_link(n, pane)
+        self._unlinked.clear()
+        s = self.settings
+        if s.bots:
+            swarm = BotSwarm(s.bots, s.bot_rate, s.host, s.port, self.post_message)
+            self.guest.spawn(swarm.run, on_error=partial(self._part_failed, "bots"))
+        if self.server_metrics is not None:
+            self.guest.spawn(
+                watch_server_metrics,
+                self.server_metrics,
+                self.post_message,
+                on_error=partial(self._part_failed, "server metrics watcher"),
+            )
+
+    def _open_link(self, n: int, pane: ChatPane) -> None:
+        from .net.link import Link
+
+        link = Link(self.guest, n, self.settings.host, self.settings.port, pane.post_message)
+        pane.attach(link)
+        link.start()
 
     async def on_unmount(self) -> None:
         loop = asyncio.get_running_loop()
@@ -145,10 +167,10 @@ class CoioApp(App[int]):
         tabs = self.query_one(TabbedContent)
         # Content, not a str: the name is the user's text, never markup (a tab label parses str).
         await tabs.add_pane(TabPane(Content(name), pane, id=f"conn-{n}"))
-        if self.connect:
-            link = Link(self.guest, n, self.settings.host, self.settings.port, pane.post_message)
-            pane.attach(link)
-            link.start()
+        if self.connect and self._network_started:
+            self._open_link(n, pane)
+        elif self.connect:
+            self._unlinked.append((n, pane))  # linked by _start_network
         if show:
             tabs.active = f"conn-{n}"  # its TabActivated focuses the message box
         return pane

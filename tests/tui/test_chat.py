@@ -83,6 +83,7 @@ async def test_lines_typed_while_down_are_sent_once_in_order_after_restart() -> 
     app = CoioApp(Settings(port=port))
     async with app.run_test() as pilot:
         chat = chats(app)[0]
+        await wait_for(pilot, lambda: chat.link is not None)
         assert chat.link is not None
         chat.link.worker.backoff = Backoff(first=0.05, cap=0.3)  # retry soon after the restart
         await wait_for(pilot, lambda: chat.link_pane.state is LinkState.WAITING)
@@ -194,6 +195,7 @@ async def test_markup_and_escapes_from_the_network_are_shown_literally() -> None
         async with app.run_test() as pilot:
             chat = chats(app)[0]
             await wait_for(pilot, lambda: chat.connected)
+            await wait_for(pilot, lambda: chat.link is not None)
             assert chat.link is not None
             chat.link.send_line(evil)
             await wait_for(pilot, lambda: chat.stats.echoed_lines == 1)
@@ -212,6 +214,7 @@ async def test_full_outbox_refuses_and_keeps_the_unsent_lines() -> None:
     app = CoioApp(Settings(port=port))
     async with app.run_test() as pilot:
         chat = chats(app)[0]
+        await wait_for(pilot, lambda: chat.link is not None)
         assert chat.link is not None
         await wait_for(pilot, lambda: chat.link_pane.state is LinkState.WAITING)
         box = chat.query_one(ChatInput)
@@ -271,6 +274,7 @@ async def test_paste_onto_unsent_lines_keeps_every_line_separate() -> None:
     app = CoioApp(Settings(port=port))
     async with app.run_test() as pilot:
         chat = chats(app)[0]
+        await wait_for(pilot, lambda: chat.link is not None)
         assert chat.link is not None
         await wait_for(pilot, lambda: chat.link_pane.state is LinkState.WAITING)
         box = chat.query_one(ChatInput)
@@ -311,6 +315,7 @@ async def test_a_very_long_line_is_echoed_and_shown_shortened() -> None:
         async with app.run_test() as pilot:
             chat = chats(app)[0]
             await wait_for(pilot, lambda: chat.connected)
+            await wait_for(pilot, lambda: chat.link is not None)
             assert chat.link is not None
             chat.link.send_line("é" * 150_000)
             await wait_for(pilot, lambda: chat.stats.echoed_lines == 1)
@@ -361,6 +366,7 @@ async def test_a_server_busy_with_another_tab_is_not_called_foreign_and_its_bann
             await pilot.press(*"my turn", "enter")
             held = "⧗ my turn  (held: no banner from the server yet)"
             await wait_for(pilot, lambda: held in log_text(second.transcript))
+            await wait_for(pilot, lambda: first.link is not None)
             assert first.link is not None
             first.link.disconnect()  # the server is free: it accepts tab 2 and greets it
             await wait_for(pilot, lambda: second.link_pane.banner is True)

@@ -41,6 +41,7 @@ async def test_restart_while_typing_delivers_each_queued_line_once_in_order() ->
         app = CoioApp(Settings(port=port))
         async with app.run_test() as pilot:
             chat = chats(app)[0]
+            await wait_for(pilot, lambda: chat.link is not None)
             assert chat.link is not None
             await wait_for(pilot, lambda: chat.link_pane.banner is True)
             await pilot.press(*"before", "enter")
@@ -98,6 +99,7 @@ async def flood(mode: str, megabytes: int) -> tuple[list[float], float]:
         app = CoioApp(Settings(port=port, history=2_000))
         async with app.run_test() as pilot:
             chat = chats(app)[0]
+            await wait_for(pilot, lambda: chat.link is not None)
             assert chat.link is not None
             await pilot.press("f2")  # the wire pane shown: the heavier case
             before = rss_mb()

@@ -37,6 +37,7 @@ def frozen_trio(app: CoioApp) -> MockClock:
 async def run_out_banner_timeout(pilot: Pilot[int], app: CoioApp, clock: MockClock) -> None:
     """Move trio's clock past the banner timeout until the app names the peer."""
     chat = chats(app)[0]
+    await wait_for(pilot, lambda: app.guest.running)  # trio starts after the first frame
     deadline = time.monotonic() + 15
     while chat.link_pane.banner is not False:
         assert time.monotonic() < deadline, "the banner timeout never ran out"
@@ -78,6 +79,7 @@ async def test_a_peer_that_never_sends_the_banner_is_named_after_the_timeout(
             await wait_for(pilot, lambda: held in log_text(chat.transcript))
             await pilot.pause(0.3)
             assert chat.stats.sent_lines == 0
+            await wait_for(pilot, lambda: chat.link is not None)
             assert chat.link is not None
             assert chat.link.queued == 2
 
@@ -115,6 +117,7 @@ async def test_unsolicited_lines_are_counted_apart_from_round_trips() -> None:
                 "one  ⚠ unsolicited line",
                 "two  ⚠ unsolicited line",
             ]
+            await wait_for(pilot, lambda: chat.link is not None)
             assert chat.link is not None
             chat.link.send_line("hi")
             await wait_for(pilot, lambda: chat.stats.echoed_lines == 1)

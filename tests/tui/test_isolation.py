@@ -21,7 +21,9 @@ async def test_an_error_in_one_tabs_connection_is_shown_there_and_it_restarts() 
         app = CoioApp(Settings(port=server.port, clients=2))
         async with app.run_test() as pilot:
             one, two = chats(app)
+            await wait_for(pilot, lambda: one.link is not None)
             assert one.link is not None
+            await wait_for(pilot, lambda: two.link is not None)
             assert two.link is not None
             await wait_for(pilot, lambda: one.link_pane.banner is True and two.connected)
             worker = one.link.worker

@@ -216,6 +216,7 @@ async def test_an_unexpected_network_error_ends_the_app_with_a_message(
 
     app = offline()
     async with app.run_test() as pilot:
+        await wait_for(pilot, lambda: app.guest.running)  # trio starts after the first frame
         app.guest.spawn(broken)
         await wait_for(pilot, lambda: app.return_code is not None, 5)
     assert app.return_code == 1

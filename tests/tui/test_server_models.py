@@ -107,6 +107,7 @@ async def test_blocking_serves_one_tab_while_the_other_waits_for_its_banner() ->
             await wait_for(pilot, lambda: app.focused is second.query_one(ChatInput))
             await pilot.press(*"my turn", "enter")
             assert second.stats.echoed_lines == 0
+            await wait_for(pilot, lambda: first.link is not None)
             assert first.link is not None
             first.link.disconnect()
             await wait_for(pilot, lambda: second.link_pane.banner is True)

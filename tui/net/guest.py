@@ -50,6 +50,11 @@ class TrioGuest:
         self._done: asyncio.Future[outcome.Outcome[None]] | None = None
 
     @property
+    def running(self) -> bool:
+        """The guest run has started and accepts tasks."""
+        return self._token is not None
+
+    @property
     def token(self) -> trio.lowlevel.TrioToken:
         if self._token is None:
             raise RuntimeError("the trio guest run has not started")

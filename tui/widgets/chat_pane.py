@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -23,13 +25,15 @@ from ..messages import (
     StateChanged,
     WireChunk,
 )
-from ..net.link import Link
 from ..safe import visible
 from ..stats import LinkStats, plural
 from .chat_input import ChatInput
 from .link_pane import LinkPane
 from .transcript import Transcript
 from .wire import WirePane
+
+if TYPE_CHECKING:
+    from ..net.link import Link  # trio's side: imported once the first frame is up
 
 
 class ChatPane(Widget):
@@ -98,9 +102,11 @@ class ChatPane(Widget):
     @on(ChatInput.Lines)
     def send_lines(self, event: ChatInput.Lines) -> None:
         event.stop()
-        if self.link is None:
-            return
         box = event.chat_input
+        if self.link is None:  # the network side is not up yet (the first frame comes first)
+            box.value = "\n".join(event.lines)  # kept in the box, as with a full outbox
+            self.notify("not connected yet: press Enter again in a moment", severity="warning")
+            return
         for index, line in enumerate(event.lines):
             if len(line.encode("utf-8", "surrogateescape")) > MAX_LINE_BYTES:
                 self.notify(f"line too long (max {MAX_LINE_BYTES} bytes)", severity="error")
