@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT.parent))
 from textual.pilot import Pilot  # noqa: E402
 from textual.widgets import TabbedContent, TabPane  # noqa: E402
 
-from coio.server.models import MODELS  # noqa: E402
+from coio.io_models import MODELS  # noqa: E402
 from coio.tui.app import CoioApp  # noqa: E402
 from coio.tui.demo import DemoServer  # noqa: E402
 from coio.tui.settings import Settings  # noqa: E402

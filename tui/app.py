@@ -18,7 +18,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, TabbedContent, TabPane
 
 from coio import __version__
-from coio.server.models import MODELS
+from coio.io_models import MODELS
 
 from .demo import DemoServer, DemoServerError
 from .messages import BotsReport, LinkState, PartFailed, ServerReport

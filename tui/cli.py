@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from coio import __version__
 from coio.args import bounded_float, bounded_int, port_number
-from coio.server.models import DEFAULT_MODEL, MODELS
+from coio.io_models import DEFAULT_MODEL, MODELS
 
 from .net.bots import MAX_BOT_RATE, MAX_BOTS
 from .net.server_metrics import MetricsTarget, parse_metrics_url

@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 
 from coio.address import parse_listening_line, parse_metrics_line
+from coio.io_models import DEFAULT_MODEL, MODELS
 from coio.programs import program, with_parent_death_signal
-from coio.server.models import DEFAULT_MODEL, MODELS
 
 from .net.server_metrics import MetricsTarget, parse_metrics_url
 

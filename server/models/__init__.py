@@ -13,8 +13,12 @@ from __future__ import annotations
 import socket
 from typing import Protocol
 
+from coio.io_models import DEFAULT_MODEL, MODELS
+
 from ..config import Config
 from ..stats import Stats
+
+__all__ = ["DEFAULT_MODEL", "MODELS", "Model", "make_model"]
 
 
 class Model(Protocol):
@@ -30,17 +34,6 @@ class Model(Protocol):
     def close_idle(self, timeout: float) -> int: ...
 
     def shutdown(self, grace: float) -> None: ...
-
-
-# name -> one line for --help; the default first.
-MODELS = {
-    "gevent": "one greenlet per client (gevent's StreamServer and Pool): the default",
-    "reactor": "watcher callbacks in gevent's hub, no greenlet per client: the fastest",
-    "threads": "one OS thread per client, blocking sockets",
-    "select": "one thread multiplexing non-blocking sockets with selectors",
-    "blocking": "one client at a time; the rest wait in the listen backlog",
-}
-DEFAULT_MODEL = "gevent"
 
 
 def make_model(

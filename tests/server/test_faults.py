@@ -11,8 +11,8 @@ import socket
 
 import pytest
 
+from coio.io_models import MODELS
 from coio.protocol import BANNER
-from coio.server.models import MODELS
 from tests.server.test_metrics import scrape, wait_for
 from tests.stress.probe import fd_count
 from tests.support import ServerProcess, recv_exactly, recv_until_eof, running_server, wait_until

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from coio.io_models import MODELS
 from coio.protocol import BANNER
 from coio.server.logsink import FLUSH_TIMEOUT
-from coio.server.models import MODELS
 from tests.server.test_metrics import scrape
 from tests.support import recv_exactly, wait_until
 from tests.unread_stderr import (

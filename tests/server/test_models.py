@@ -14,8 +14,8 @@ import urllib.request
 
 import pytest
 
+from coio.io_models import MODELS
 from coio.programs import program
-from coio.server.models import MODELS
 from tests.support import recv_exactly, recv_until_eof, running_server, wait_until
 
 ALL = list(MODELS)
