@@ -16,14 +16,13 @@ from coio import __version__
 from coio.args import bounded_float, bounded_int, port_number
 from coio.io_models import DEFAULT_MODEL, MODELS
 
-from .net.bots import MAX_BOT_RATE, MAX_BOTS
+from .limits import MAX_BOT_RATE, MAX_BOTS, MAX_CLIENTS
 from .net.server_metrics import MetricsTarget, parse_metrics_url
 from .settings import DEFAULT_BOT_RATE, DEFAULT_HOST, DEFAULT_PORT, Settings
 from .web.options import ServeOptions, add_serve_arguments, tab_arguments
 from .widgets.transcript import DEFAULT_HISTORY
 
 PROG = "coio-tui"
-MAX_CLIENTS = 32  # tabs opened from the command line; more is a load test, not a chat
 
 
 def metrics_url(text: str) -> MetricsTarget:

@@ -13,9 +13,13 @@ from coio.address import parse_listening_line, parse_metrics_line
 from coio.io_models import DEFAULT_MODEL, MODELS
 from coio.programs import program, with_parent_death_signal
 
+from .limits import MAX_BOTS, MAX_CLIENTS
 from .net.server_metrics import MetricsTarget, parse_metrics_url
 
 STOP_GRACE = 5.0  # seconds the server gets to exit after SIGTERM
+# Room for the most bots, the most tabs (--clients) and tabs opened later: with the server's
+# default (10,000) a full room of bots left one waiting in the backlog.
+MAX_CONNECTIONS = MAX_BOTS + MAX_CLIENTS + 100
 # The server logs its metrics address a moment after it prints the listening line (its log
 # leaves through a thread of its own): this long at most.
 METRICS_LINE_WITHIN = 5.0
@@ -70,7 +74,8 @@ class DemoServer:
         if model not in MODELS:
             raise DemoServerError(f"unknown model {model!r}; choose from {', '.join(MODELS)}")
         cmd = [*program("coio-server"), "--host", self.host, "--port", str(port)]
-        cmd += ["--model", model, "--metrics-port", str(metrics_port), *self._extra]
+        cmd += ["--model", model, "--metrics-port", str(metrics_port)]
+        cmd += ["--max-connections", str(MAX_CONNECTIONS), *self._extra]
         self._starts += 1
         with self.log_path.open("wb") as log:  # the child keeps its own descriptor
             proc = subprocess.Popen(

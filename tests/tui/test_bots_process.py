@@ -20,8 +20,9 @@ import trio
 from textual.message import Message
 
 from coio.tui.app import CoioApp
+from coio.tui.limits import MAX_BOTS
 from coio.tui.messages import BotsReport
-from coio.tui.net.bot_process import MAX_BOTS, BotFigures
+from coio.tui.net.bot_process import BotFigures
 from coio.tui.net.bots import STOP_GRACE, BotsProcessFailed, BotSwarm
 from coio.tui.settings import Settings
 from coio.tui.widgets.room_bar import RoomBar

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 
 import pytest
 
 from coio.programs import program
 from coio.tui.cli import parse_command
-from coio.tui.net.bots import MAX_BOT_RATE, MAX_BOTS
+from coio.tui.limits import MAX_BOT_RATE, MAX_BOTS
 from coio.tui.settings import DEFAULT_BOT_RATE
 
 
@@ -93,3 +94,13 @@ def test_help_names_the_demo_address_and_the_exit_statuses(
     help_text = " ".join(capsys.readouterr().out.split())
     assert "not with --host or --port" in help_text
     assert "SIGTERM and SIGHUP quit cleanly with exit status 0" in help_text
+
+
+def test_the_first_frame_waits_for_no_network_import() -> None:
+    """trio, the links and prometheus_client load after the first frame, not with the app."""
+    later = ("trio", "prometheus_client", "coio.tui.net.link")
+    code = "import sys, coio.tui.app, coio.tui.cli\n"
+    code += f"print([m for m in {later} if m in sys.modules])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"

@@ -39,14 +39,11 @@ from coio.protocol import (
     WrongBanner,
 )
 
+from ..limits import MAX_BOT_RATE, MAX_BOTS
 from ..stats import percentile
 from .backoff import Backoff
 from .reasons import describe
 
-# 10,000 bots fill the demo server's default --max-connections: a room full of idle-ish
-# clients (at 0.1-1 lines/s each) is worth seeing; more is a load test for coio-bench.
-MAX_BOTS = 10_000
-MAX_BOT_RATE = 50.0  # lines per second per bot: 1,000 bots x 50/s already outruns one process
 REPORT_EVERY = 0.25  # seconds between figure lines: a lively bar, a few small writes a second
 RATE_WINDOW = 2.0  # seconds of echoes the reported rate is taken over: steady at low rates
 RTT_WINDOW = 4000  # recent round trips kept for p50/p99

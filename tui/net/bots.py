@@ -16,8 +16,9 @@ from typing import IO
 import trio
 from trio.lowlevel import FdStream
 
+from ..limits import MAX_BOT_RATE, MAX_BOTS
 from ..messages import BotsReport
-from .bot_process import MAX_BOT_RATE, MAX_BOTS, BotFigures
+from .bot_process import BotFigures
 from .connection import Post
 from .reasons import describe
 
