@@ -13,6 +13,7 @@ from textual.widget import Widget
 from textual.widgets import Input
 
 from coio.tui.app import CoioApp
+from coio.tui.messages import BotsReport, ServerReport
 from coio.tui.widgets.chat_pane import ChatPane
 from coio.tui.widgets.selectable_log import SelectableLog
 
@@ -88,3 +89,30 @@ def rss_mb() -> float:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
     raise AssertionError("no VmRSS in /proc/self/status")
+
+
+def room_bots_report() -> BotsReport:
+    """The bots' figures the room-bar tests and snapshots draw: 40 bots chatting."""
+    return BotsReport(
+        bots=40,
+        connected=40,
+        echoed=4812,
+        per_second=79.6,
+        p50=0.00061,
+        p99=0.0042,
+        errors=0,
+        last_error="",
+    )
+
+
+def room_server_report(model: str, waiting: int) -> ServerReport:
+    """The server's figures beside them: 41 live (the bots and one tab) under ``model``."""
+    return ServerReport(
+        live=41,
+        total=43,
+        per_second=80.0,
+        model=model,
+        threads=3,
+        waiting=waiting,
+        memory=41 * 300 * 1024,
+    )

@@ -12,7 +12,7 @@ from coio.tui.net.server_metrics import MetricsTarget
 from coio.tui.settings import Settings
 from coio.tui.widgets.room_bar import RoomBar
 from tests.support import running_server
-from tests.tui.pilot_support import wait_for
+from tests.tui.pilot_support import room_bots_report, room_server_report, wait_for
 
 
 @pytest.mark.asyncio
@@ -107,25 +107,8 @@ async def test_the_room_bar_fits_its_two_lines_at_80_columns(
     app = CoioApp(Settings(bots=40, bot_rate=2), connect=False, server_metrics=metrics)
     async with app.run_test(size=(width, 24)) as pilot:
         bar = app.query_one(RoomBar)
-        bar.bots_report = BotsReport(
-            bots=40,
-            connected=40,
-            echoed=4812,
-            per_second=79.6,
-            p50=0.00061,
-            p99=0.0042,
-            errors=0,
-            last_error="",
-        )
-        bar.server_report = ServerReport(
-            live=41,
-            total=43,
-            per_second=80.0,
-            model="blocking",
-            threads=3,
-            waiting=1,
-            memory=41 * 300 * 1024,
-        )
+        bar.bots_report = room_bots_report()
+        bar.server_report = room_server_report("blocking", waiting=1)
         await pilot.pause()
         await wait_for(pilot, lambda: bar.outer_size.height == 4)  # two lines and the border
         assert bar.size.height == 2  # its content: one line each, neither wrapped

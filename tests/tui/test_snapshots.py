@@ -11,19 +11,17 @@ from textual.pilot import Pilot
 from coio.tui.app import CoioApp
 from coio.tui.messages import (
     BannerChecked,
-    BotsReport,
     Echoes,
     EchoItem,
     LinesSent,
     LinkState,
-    ServerReport,
     StateChanged,
     WireChunk,
 )
 from coio.tui.net.server_metrics import MetricsTarget
 from coio.tui.settings import Settings
 from coio.tui.widgets.chat_input import ChatInput
-from tests.tui.pilot_support import chats, wait_for
+from tests.tui.pilot_support import chats, room_bots_report, room_server_report, wait_for
 
 T0 = 1_764_000_000.0  # a fixed wall-clock moment for every timestamp shown
 SIZE = (110, 32)
@@ -109,27 +107,8 @@ def test_three_tabs(snap_compare) -> None:
 async def feed_room(pilot: Pilot[int]) -> None:
     """The chat, and the room bar's figures from 40 bots and the server."""
     await feed_chat(pilot)
-    report = BotsReport(
-        bots=40,
-        connected=40,
-        echoed=4812,
-        per_second=79.6,
-        p50=0.00061,
-        p99=0.0042,
-        errors=0,
-        last_error="",
-    )
-    pilot.app.post_message(report)
-    figures = ServerReport(
-        live=41,
-        total=43,
-        per_second=80.0,
-        model="gevent",
-        threads=3,
-        waiting=0,
-        memory=41 * 300 * 1024,
-    )
-    pilot.app.post_message(figures)
+    pilot.app.post_message(room_bots_report())
+    pilot.app.post_message(room_server_report("gevent", waiting=0))
     await pilot.pause()
 
 
