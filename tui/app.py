@@ -22,7 +22,7 @@ from coio.io_models import MODELS
 
 from .demo import DemoServer, DemoServerError
 from .messages import BotsReport, LinkState, PartFailed, ServerReport
-from .net.guest import TrioGuest
+from .net.guest import PartEnded, TrioGuest
 from .net.server_metrics import MetricsTarget
 from .settings import Settings
 from .widgets.chat_input import ChatInput
@@ -38,6 +38,11 @@ FOLD_BELOW = 100
 STOP_SIGNALS = tuple(
     getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)
 )
+
+
+def _freeze_start_up() -> None:
+    gc.collect()  # the start-up's garbage goes first (some 2,000 objects), not into the freeze
+    gc.freeze()
 
 
 class CoioApp(App[int]):
@@ -101,7 +106,7 @@ class CoioApp(App[int]):
         self._focus_message_box(self.query_one("#conn-1", TabPane))
         # The network side starts once the first frame is up: that frame needs none of it, and
         # trio with the links takes some 60 ms to import (benchmarks/tui_startup.py).
-        self.call_after_refresh(self._start_network)
+        self.call_after_refresh(self._begin_network)
         # Once the first frame is up, every object alive (Textual's, Rich's, the modules': some
         # 80,000) moves to the collector's permanent generation, so a full collection walks
         # only what came later. Without it each full collection during a flood
@@ -110,7 +115,12 @@ class CoioApp(App[int]):
         # with). Not headless: an app under test shares its process, and its collector, with
         # the tests.
         if not self.is_headless:
-            self.call_after_refresh(gc.freeze)
+            self.call_after_refresh(_freeze_start_up)
+
+    def _begin_network(self) -> None:
+        # A task of its own: awaited here, on the screen's message pump, a slow start would
+        # hold up every key meanwhile.
+        self.run_worker(self._start_network(), name="network start", group="network")
 
     async def _start_network(self) -> None:
         """Start trio, then a link for each tab opened so far, the bots and the watcher."""
@@ -298,16 +308,24 @@ class CoioApp(App[int]):
             bar.server_report = report
 
     def _part_failed(self, part: str, error: BaseException) -> None:
-        self.post_message(PartFailed(part, f"{error!r}"))
+        if isinstance(error, PartEnded):
+            self.post_message(PartFailed(part, str(error), bug=False))
+        else:
+            self.post_message(PartFailed(part, f"{error!r}"))
 
     def on_part_failed(self, message: PartFailed) -> None:
-        """A part of the network side failed with a bug; it restarts, everything else goes on."""
-        self.notify(
-            f"{message.part} failed: {message.error}; restarting it",
-            title="internal error",
-            severity="error",
-            markup=False,
-        )
+        """A part of the network side failed; it restarts, everything else goes on."""
+        if message.bug:
+            self.notify(
+                f"{message.part} failed: {message.error}; restarting it",
+                title="internal error",
+                severity="error",
+                markup=False,
+            )
+        else:
+            self.notify(
+                f"{message.error}; restarting the {message.part}", severity="warning", markup=False
+            )
 
     def _network_crashed(self, error: BaseException) -> None:
         while isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:

@@ -48,6 +48,7 @@ class PartFailed(Message):
     part: str
     error: str
     conn_id: int | None = None
+    bug: bool = True  # False: it ended for an outside reason (a process killed), said plainly
 
 
 @dataclass
@@ -134,7 +135,7 @@ class ProtocolBroken(NetMessage):
 
 @dataclass(kw_only=True)
 class BotsReport(Message):
-    """The classroom bots' figures, posted twice a second; only the newest one matters."""
+    """The classroom bots' figures, posted four times a second; only the newest one matters."""
 
     bots: int
     connected: int

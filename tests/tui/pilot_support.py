@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from typing import Any
 
 from textual import events
 from textual.pilot import Pilot
@@ -116,3 +117,24 @@ def room_server_report(model: str, waiting: int) -> ServerReport:
         waiting=waiting,
         memory=41 * 300 * 1024,
     )
+
+
+class Notes:
+    """Every notification the app is asked to show, as (message, severity), in order.
+
+    Made before the app runs: it wraps the app's public ``notify`` (widgets' ``notify`` calls
+    it too), so no test reads Textual's private notification list."""
+
+    def __init__(self, app: CoioApp) -> None:
+        self.seen: list[tuple[str, str]] = []
+        original = app.notify
+
+        def notify(message: str, *args: Any, **kwargs: Any) -> None:
+            self.seen.append((str(message), str(kwargs.get("severity", "information"))))
+            original(message, *args, **kwargs)
+
+        app.notify = notify  # type: ignore[method-assign]
+
+    @property
+    def messages(self) -> list[str]:
+        return [message for message, _ in self.seen]

@@ -27,7 +27,7 @@ from coio.tui.net.bots import STOP_GRACE, BotsProcessFailed, BotSwarm
 from coio.tui.settings import Settings
 from coio.tui.widgets.room_bar import RoomBar
 from tests.support import ServerProcess, running_server, scrape_metrics, wait_until
-from tests.tui.pilot_support import wait_for
+from tests.tui.pilot_support import Notes, wait_for
 from tests.tui.tmux_support import assert_exited_cleanly, tmux, tui_session
 
 BOT_MODULE = "coio.tui.net.bot_process"
@@ -416,6 +416,7 @@ async def test_a_killed_bots_process_is_shown_and_started_again() -> None:
     the server counts its bots again."""
     with running_server("--metrics-port", "0") as server:
         app = CoioApp(Settings(port=server.port, bots=3, bot_rate=5))
+        notes = Notes(app)
         async with app.run_test(size=(120, 34)) as pilot:
             bar = app.query_one(RoomBar)
 
@@ -427,12 +428,11 @@ async def test_a_killed_bots_process_is_shown_and_started_again() -> None:
             os.kill(first, signal.SIGKILL)
 
             def shown() -> list[str]:
-                return [n.message for n in app._notifications if "bots failed" in n.message]
+                return [(m, s) for m, s in notes.seen if "bots" in m]
 
-            await wait_for(pilot, lambda: bool(shown()), 10, lambda: str(app._notifications))
+            await wait_for(pilot, lambda: bool(shown()), 10, lambda: str(notes.seen))
             assert shown() == [
-                'bots failed: BotsProcessFailed("the bots\' process was killed by SIGKILL");'
-                " restarting it"
+                ("the bots' process was killed by SIGKILL; restarting the bots", "warning")
             ]
 
             def restarted() -> bool:

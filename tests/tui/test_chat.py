@@ -21,7 +21,7 @@ from coio.tui.widgets.chat_input import ChatInput
 from coio.tui.widgets.wire import WirePane
 from tests.support import running_server
 from tests.tui.peers import scripted_peer
-from tests.tui.pilot_support import chats, log_text, wait_for
+from tests.tui.pilot_support import Notes, chats, log_text, wait_for
 
 pytestmark = pytest.mark.asyncio
 
@@ -212,6 +212,7 @@ async def test_full_outbox_refuses_and_keeps_the_unsent_lines() -> None:
     with running_server() as gone:
         port = gone.port
     app = CoioApp(Settings(port=port))
+    notes = Notes(app)
     async with app.run_test() as pilot:
         chat = chats(app)[0]
         await wait_for(pilot, lambda: chat.link is not None)
@@ -222,7 +223,7 @@ async def test_full_outbox_refuses_and_keeps_the_unsent_lines() -> None:
         box.post_message(events.Paste("\n".join(pasted)))
         await wait_for(pilot, lambda: chat.link.queued == OUTBOX_LINES)
         assert box.value.split("\n") == pasted[OUTBOX_LINES:]
-        assert any("outbox full" in n.message for n in app._notifications)
+        assert any("outbox full" in m for m in notes.messages)
         pending = log_text(chat.transcript).count("(queued: sent on reconnect)")
         assert pending == OUTBOX_LINES
 
@@ -231,6 +232,7 @@ async def test_user_disconnect_says_lines_wait_for_connect_and_reconnect_notifie
     """F3 disconnects: typed lines say they wait for F3; connecting again sends and notifies."""
     with running_server() as server:
         app = CoioApp(Settings(port=server.port))
+        notes = Notes(app)
         async with app.run_test() as pilot:
             chat = chats(app)[0]
             await wait_for(pilot, lambda: chat.link_pane.banner is True)
@@ -245,7 +247,7 @@ async def test_user_disconnect_says_lines_wait_for_connect_and_reconnect_notifie
             await pilot.press("f3")
             await wait_for(pilot, lambda: chat.stats.echoed_lines == 1)
             assert "← LATER" in log_text(chat.transcript)
-            messages = [n.message for n in app._notifications]
+            messages = notes.messages
             assert any("connection ended" in m for m in messages)
             assert any("reconnected" in m for m in messages)
 
@@ -334,6 +336,7 @@ async def test_a_server_busy_with_another_tab_is_not_called_foreign_and_its_bann
     monkeypatch.setattr(connection, "BANNER_TIMEOUT", 1.0)  # the same code path, sooner
     with running_server("--model", "blocking") as server:
         app = CoioApp(Settings(port=server.port))
+        notes = Notes(app)
         async with app.run_test(size=(120, 34)) as pilot:
             first = chats(app)[0]
             await wait_for(pilot, lambda: first.link_pane.banner is True)
@@ -355,7 +358,7 @@ async def test_a_server_busy_with_another_tab_is_not_called_foreign_and_its_bann
             )
 
             def said() -> list[tuple[str, str]]:
-                return [(n.message, n.severity) for n in app._notifications]
+                return notes.seen
 
             await wait_for(
                 pilot, lambda: (warning, "warning") in said(), explain=lambda: repr(said())

@@ -8,7 +8,6 @@ import asyncio
 import pytest
 import trio
 from textual.widgets import Tab, TabbedContent
-from textual.widgets._footer import FooterKey
 
 from coio.tui.app import CoioApp
 from coio.tui.messages import EchoItem, WireChunk
@@ -267,7 +266,8 @@ async def test_a_tab_switch_overtaken_by_another_leaves_the_later_tab_shown() ->
 
 
 def footer_actions(app: CoioApp) -> list[str]:
-    return [key.action for key in app.query(FooterKey)]
+    """The actions the footer offers: the screen's active bindings that are shown."""
+    return [b.binding.action for b in app.screen.active_bindings.values() if b.binding.show]
 
 
 async def test_below_100_columns_the_side_pane_folds_and_f4_lays_it_over_the_transcript() -> None:

@@ -14,7 +14,7 @@ from coio.tui.messages import Echoes, LinesUnanswered, ServerReport
 from coio.tui.settings import Settings
 from coio.tui.widgets.chat_input import ChatInput
 from coio.tui.widgets.room_bar import RoomBar
-from tests.tui.pilot_support import chats, wait_for
+from tests.tui.pilot_support import Notes, chats, wait_for
 
 SIZE = (120, 34)
 
@@ -193,12 +193,13 @@ async def test_a_switch_that_cannot_rebind_is_a_notification(
     server = DemoServer()
     try:
         app = CoioApp(Settings(host=server.host, port=server.port), demo=server)
+        notes = Notes(app)
         async with app.run_test(size=SIZE) as pilot:
             await wait_for(pilot, lambda: chats(app)[0].link_pane.banner is True)
             server.port = holder.port
             app.switch_model("threads")
             await wait_for(pilot, lambda: not app.switching)
-            messages = [n.message for n in app._notifications]
+            messages = notes.messages
             assert any("could not restart the demo server" in m for m in messages), messages
             assert app.is_running
             assert "restarting" not in app.query_one(RoomBar).render_text().plain

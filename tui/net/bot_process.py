@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ctypes
 import itertools
 import json
 import math
@@ -262,8 +263,6 @@ def die_with_parent(parent: int) -> bool:
     from a thread that lives as long as it does (tui/net/bots.py does).
     """
     if sys.platform.startswith("linux"):
-        import ctypes  # here, not above: the UI imports this module for BotFigures alone
-
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)  # failing, the checks remain
     return os.getppid() == parent

@@ -20,6 +20,7 @@ from ..limits import MAX_BOT_RATE, MAX_BOTS
 from ..messages import BotsReport
 from .bot_process import BotFigures
 from .connection import Post
+from .guest import PartEnded
 from .reasons import describe
 
 __all__ = ["MAX_BOTS", "MAX_BOT_RATE", "BotSwarm", "BotsProcessFailed"]
@@ -31,7 +32,7 @@ ERROR_TAIL_BYTES = 4096  # the end of the process's stderr, read for why it ende
 MAX_REASON_CHARS = 200  # of its last stderr line, shown in the one-line error
 
 
-class BotsProcessFailed(Exception):
+class BotsProcessFailed(PartEnded):
     """The bots' process ended on its own, or sent a line that is not a report."""
 
 

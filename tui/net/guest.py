@@ -17,8 +17,15 @@ if TYPE_CHECKING:
 # A part of the network side that failed with a bug restarts after this long: soon, yet never
 # a busy loop if it fails again at once.
 RESTART_DELAY = 1.0
+RESTART_CAP = 30.0  # a part that fails again at once waits twice as long each time, up to this
+HEALTHY_AFTER = 60.0  # a part that ran this long before failing starts over at RESTART_DELAY
 
 OnError = Callable[[BaseException], None]
+
+
+class PartEnded(Exception):
+    """A part stopped for a reason outside the program (its process killed, say), not a bug:
+    shown in plain words as a warning; it restarts like any other part."""
 
 
 def first_error(error: BaseException) -> BaseException:
@@ -85,7 +92,8 @@ class TrioGuest:
 
         With ``on_error`` the task is one isolated part (a tab's connection, the bots, a
         watcher): an unexpected error in it is handed to ``on_error`` and the task starts
-        again after RESTART_DELAY, while every other task goes on.
+        again after RESTART_DELAY, doubled for each failure in a row up to RESTART_CAP, while
+        every other task goes on.
         """
         if on_error is not None:
             self.token.run_sync_soon(self._start_soon, self._supervise, (fn, args, on_error))
@@ -101,6 +109,20 @@ class TrioGuest:
         if self._done is None:
             return
         assert self._cancel_scope is not None  # made before _done, by start()
+        if self._ready is not None and not self._ready.is_set():
+            # Started but not yet running: cancel once it can hear it (or once it has ended).
+            ready, done = self._ready, self._done
+
+            async def until_ready() -> None:
+                await ready.wait()
+
+            async def until_ended() -> None:
+                await asyncio.shield(done)
+
+            waits = [asyncio.create_task(until_ready()), asyncio.create_task(until_ended())]
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            for wait in waits:
+                wait.cancel()
         if not self._done.done() and self._token is not None:
             self._token.run_sync_soon(self._cancel_scope.cancel)
         await self._done  # a crash was already reported through on_crash
@@ -113,16 +135,21 @@ class TrioGuest:
     async def _supervise(
         fn: Callable[..., Awaitable[Any]], args: tuple[Any, ...], on_error: OnError
     ) -> None:
+        import trio  # loaded by start(): a lookup
+
+        delay = RESTART_DELAY
         while True:
+            began = trio.current_time()
             try:
                 await fn(*args)
                 return
             except* Exception as group:  # a bug; cancellation (not an Exception) goes on up
                 error = first_error(group)
             on_error(error)
-            import trio  # loaded by start(): a lookup
-
-            await trio.sleep(RESTART_DELAY)
+            if trio.current_time() - began >= HEALTHY_AFTER:
+                delay = RESTART_DELAY
+            await trio.sleep(delay)
+            delay = min(RESTART_CAP, delay * 2)  # failing at once again: wait longer next time
 
     async def _main(self) -> None:
         import trio  # loaded by start(): a lookup
