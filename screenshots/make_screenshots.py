@@ -41,6 +41,8 @@ async def wait_connected(pilot: Pilot[int], chats: list[ChatPane]) -> None:
         if all(chat.link_pane.banner for chat in chats):
             break
         await pilot.pause(0.05)
+    else:
+        raise SystemExit("make_screenshots: a tab never got the server's banner")
     await pilot.pause(0.3)
 
 
@@ -84,6 +86,8 @@ async def model_shot(server: DemoServer) -> Path:
             if r and r.model == server.model and r.live + (r.waiting or 0) == 6:
                 break
             await pilot.pause(0.1)
+        else:
+            raise SystemExit(f"make_screenshots: the {server.model} server never counted 6 clients")
         app.query_one(TabbedContent).active = "conn-2"
         await pilot.pause(0.2)
         await pilot.press(*MODEL_LINE, "enter")
@@ -92,6 +96,8 @@ async def model_shot(server: DemoServer) -> Path:
             if server.model == "blocking" or second.stats.echoed_lines:
                 break
             await pilot.pause(0.1)
+        else:
+            raise SystemExit(f"make_screenshots: tab 2's line was never echoed ({server.model})")
         await pilot.pause(1.2)  # one more reading: a msgs/s figure
         name = f"coio-tui-model-{server.model}.svg"
         return Path(app.save_screenshot(name, path=str(ROOT)))

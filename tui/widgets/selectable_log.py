@@ -1,8 +1,8 @@
 """A log of styled lines that costs O(visible rows) to append to and to paint, with selection.
 
 Built on Textual's Line API (``ScrollView`` + ``render_line``): a line is kept as its parts
-(text, style) and its width in cells, in a bounded list; it becomes a Rich ``Text`` and a
-``Strip`` only when it is on screen. Long lines fold at the pane's width, cell by cell, so a
+(text, style) and its width in cells, in a bounded list; it becomes segments and a ``Strip``
+only when it is on screen. Long lines fold at the pane's width, cell by cell, so a
 line's height is arithmetic on its width and the rows above any line are a running sum:
 finding the line under row ``y`` is a bisect, and an append costs the same whether the log
 holds ten lines or ten thousand.
@@ -18,7 +18,6 @@ from typing import NamedTuple
 from rich.cells import cell_len, get_character_cell_size
 from rich.segment import Segment
 from rich.style import Style
-from rich.text import Span, Text
 from textual.cache import LRUCache
 from textual.events import Resize
 from textual.geometry import Size
@@ -28,17 +27,17 @@ from textual.strip import Strip
 
 # Rendered lines kept: a few screens' worth, so repainting and scrolling back are cheap. Each
 # Strip carries its own small caches (7 objects for the GC to walk) and the strips cropped and
-# styled from it, so not more than needed: with 256, a full collection during a flood walked
-# about 12,000 caches.
+# styled from it, so not more than needed: with 256, gc.get_objects() during a flood counted
+# about 12,000 such caches.
 STRIP_CACHE = 96
 
 
 Part = tuple[str, str]  # some text and its Rich style ("" for none); never markup
 
-# A line as stored: its parts and its width, as a plain tuple. The garbage collector stops
-# tracking a plain tuple of strings and numbers, never a NamedTuple's instance, so 10,000 kept
-# lines cost a full collection nothing (benchmarks/tui_burst.py, paced flood: gen-2 pauses of
-# up to 14 ms went to 9 ms).
+# A line as stored: its parts and its width, as a plain tuple. Once a collection has looked at
+# them, the garbage collector stops tracking plain tuples of strings and numbers (inner ones
+# first, a level per collection), never a NamedTuple's instance: 10,000 kept lines then cost
+# the next full collections nothing.
 Stored = tuple[tuple[Part, ...], int]
 
 
@@ -51,17 +50,6 @@ class Line(NamedTuple):
     @property
     def plain(self) -> str:
         return "".join([piece for piece, _ in self.parts])
-
-    def text(self) -> Text:
-        """The line as Rich ``Text`` (built when the line is painted, not when written)."""
-        spans: list[Span] = []
-        at = 0
-        for piece, style in self.parts:
-            end = at + len(piece)
-            if style:
-                spans.append(Span(at, end, style))
-            at = end
-        return Text(self.plain, spans=spans)
 
 
 def styled_line(*parts: Part) -> Line:
