@@ -110,10 +110,10 @@ class CoioApp(App[int]):
         # Once the first frame is up, every object alive (Textual's, Rich's, the modules': some
         # 80,000) moves to the collector's permanent generation, so a full collection walks
         # only what came later. Without it each full collection during a flood
-        # walked them all and stalled the UI (benchmarks/tui_burst.py, paced flood: gen-2
-        # pauses of 52-58 ms and key-to-frame p99 86-106 ms without it; 10-12 ms and 48 ms
-        # with). Not headless: an app under test shares its process, and its collector, with
-        # the tests.
+        # walked them all and stalled the UI (benchmarks/tui_burst.py [--no-freeze], paced
+        # flood: gen-2 pauses of 37-42 ms and key-to-frame p99 50-78 ms without it; 12-16 ms
+        # and 44-53 ms with). Not headless: an app under test shares its process, and its
+        # collector, with the tests.
         if not self.is_headless:
             self.call_after_refresh(_freeze_start_up)
 
