@@ -49,6 +49,9 @@ class CoioApp(App[int]):
     """A chat client with one tab per connection to a coio server."""
 
     CSS_PATH = "app.tcss"
+    # The first tab's message box has the focus from the first frame: focusing it later moved
+    # the focus twice at start-up, and each move lays out the footer's keys again.
+    AUTO_FOCUS = "#conn-1 ChatInput"
     TITLE = "coio"
     BINDINGS = [
         Binding("ctrl+n", "new_connection", "New connection"),
@@ -103,7 +106,6 @@ class CoioApp(App[int]):
         self._catch_stop_signals()
         for _ in range(self.settings.clients):
             await self.add_connection(show=False)
-        self._focus_message_box(self.query_one("#conn-1", TabPane))
         # The network side starts once the first frame is up: that frame needs none of it, and
         # trio with the links takes some 60 ms to import (benchmarks/tui_startup.py).
         self.call_after_refresh(self._begin_network)
