@@ -49,9 +49,6 @@ class CoioApp(App[int]):
     """A chat client with one tab per connection to a coio server."""
 
     CSS_PATH = "app.tcss"
-    # The first tab's message box has the focus from the first frame: focusing it later moved
-    # the focus twice at start-up, and each move lays out the footer's keys again.
-    AUTO_FOCUS = "#conn-1 ChatInput"
     TITLE = "coio"
     BINDINGS = [
         Binding("ctrl+n", "new_connection", "New connection"),
@@ -106,18 +103,10 @@ class CoioApp(App[int]):
         self._catch_stop_signals()
         for _ in range(self.settings.clients):
             await self.add_connection(show=False)
+        self._focus_message_box(self.query_one("#conn-1", TabPane))
         # The network side starts once the first frame is up: that frame needs none of it, and
         # trio with the links takes some 60 ms to import (benchmarks/tui_startup.py).
         self.call_after_refresh(self._begin_network)
-        # Once the first frame is up, every object alive (Textual's, Rich's, the modules': some
-        # 80,000) moves to the collector's permanent generation, so a full collection walks
-        # only what came later. Without it each full collection during a flood
-        # walked them all and stalled the UI (benchmarks/tui_burst.py [--no-freeze], paced
-        # flood: gen-2 pauses of 37-42 ms and key-to-frame p99 50-78 ms without it; 12-16 ms
-        # and 44-53 ms with). Not headless: an app under test shares its process, and its
-        # collector, with the tests.
-        if not self.is_headless:
-            self.call_after_refresh(_freeze_start_up)
 
     def _begin_network(self) -> None:
         # A task of its own: awaited here, on the screen's message pump, a slow start would
@@ -130,23 +119,32 @@ class CoioApp(App[int]):
         from .net.server_metrics import watch_server_metrics
 
         await self.guest.start()
+        if not self.guest.running:
+            return  # it crashed while starting: on_crash has ended the app with the reason
         self._network_started = True
-        if not self.connect:
-            return
-        for n, pane in self._unlinked:
-            self._open_link(n, pane)
-        self._unlinked.clear()
-        s = self.settings
-        if s.bots:
-            swarm = BotSwarm(s.bots, s.bot_rate, s.host, s.port, self.post_message)
-            self.guest.spawn(swarm.run, on_error=partial(self._part_failed, "bots"))
-        if self.server_metrics is not None:
-            self.guest.spawn(
-                watch_server_metrics,
-                self.server_metrics,
-                self.post_message,
-                on_error=partial(self._part_failed, "server metrics watcher"),
-            )
+        if self.connect:
+            for n, pane in self._unlinked:
+                self._open_link(n, pane)
+            self._unlinked.clear()
+            s = self.settings
+            if s.bots:
+                swarm = BotSwarm(s.bots, s.bot_rate, s.host, s.port, self.post_message)
+                self.guest.spawn(swarm.run, on_error=partial(self._part_failed, "bots"))
+            if self.server_metrics is not None:
+                self.guest.spawn(
+                    watch_server_metrics,
+                    self.server_metrics,
+                    self.post_message,
+                    on_error=partial(self._part_failed, "server metrics watcher"),
+                )
+        # Every object alive now (Textual's, Rich's, trio's, the modules': some 80,000) moves to
+        # the collector's permanent generation, so a full collection walks only what came
+        # later. Without it each full collection during a flood walked them all and stalled
+        # the UI (benchmarks/tui_burst.py [--no-freeze], paced flood, figures in
+        # benchmarks/results/tui.txt). Not headless: an app under test shares its process, and
+        # its collector, with the tests.
+        if not self.is_headless:
+            _freeze_start_up()
 
     def _open_link(self, n: int, pane: ChatPane) -> None:
         from .net.link import Link

@@ -58,8 +58,13 @@ class TrioGuest:
 
     @property
     def running(self) -> bool:
-        """The guest run has started and accepts tasks."""
-        return self._token is not None
+        """The guest run has started, accepts tasks and has not ended."""
+        return (
+            self._ready is not None
+            and self._ready.is_set()
+            and self._done is not None
+            and not self._done.done()
+        )
 
     @property
     def token(self) -> trio.lowlevel.TrioToken:
@@ -75,15 +80,38 @@ class TrioGuest:
         loop = asyncio.get_running_loop()
         self._ready = asyncio.Event()
         self._done = loop.create_future()
-        trio.lowlevel.start_guest_run(
-            self._main,
-            run_sync_soon_threadsafe=loop.call_soon_threadsafe,
-            run_sync_soon_not_threadsafe=loop.call_soon,
-            done_callback=self._finished,
-            host_uses_signal_set_wakeup_fd=True,
-            clock=self._clock,
-        )
-        await self._ready.wait()
+        try:
+            trio.lowlevel.start_guest_run(
+                self._main,
+                run_sync_soon_threadsafe=loop.call_soon_threadsafe,
+                run_sync_soon_not_threadsafe=loop.call_soon,
+                done_callback=self._finished,
+                host_uses_signal_set_wakeup_fd=True,
+                clock=self._clock,
+            )
+        except BaseException:
+            self._cancel_scope = self._ready = self._done = None  # nothing to stop
+            raise
+        await self._until_ready_or_ended()  # a run that ended first was reported by on_crash
+
+    async def _until_ready_or_ended(self) -> None:
+        """Wait until the run accepts tasks, or has ended (it may crash before)."""
+        ready, done = self._ready, self._done
+        assert ready is not None  # made by start()
+        assert done is not None
+
+        async def until_ready() -> None:
+            await ready.wait()
+
+        async def until_ended() -> None:
+            await asyncio.shield(done)
+
+        waits = [asyncio.create_task(until_ready()), asyncio.create_task(until_ended())]
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
 
     def spawn(
         self, fn: Callable[..., Awaitable[Any]], *args: Any, on_error: OnError | None = None
@@ -111,18 +139,7 @@ class TrioGuest:
         assert self._cancel_scope is not None  # made before _done, by start()
         if self._ready is not None and not self._ready.is_set():
             # Started but not yet running: cancel once it can hear it (or once it has ended).
-            ready, done = self._ready, self._done
-
-            async def until_ready() -> None:
-                await ready.wait()
-
-            async def until_ended() -> None:
-                await asyncio.shield(done)
-
-            waits = [asyncio.create_task(until_ready()), asyncio.create_task(until_ended())]
-            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-            for wait in waits:
-                wait.cancel()
+            await self._until_ready_or_ended()
         if not self._done.done() and self._token is not None:
             self._token.run_sync_soon(self._cancel_scope.cancel)
         await self._done  # a crash was already reported through on_crash
