@@ -1,7 +1,7 @@
 """coio-tui under load: a burst of 10,000 echoes, 100,000 messages, and RTT shown vs measured.
 
     .venv/bin/python benchmarks/tui_burst.py [--burst 10000] [--flood 100000] [--probes 200]
-        [--paced 100000] [--rate 20000] [--no-freeze]
+        [--paced 100000] [--rate 20000] [--no-freeze] [--textual-timer]
 
 Method: a real `coio-server` on a free loopback port; the real app (CoioApp, one tab connected
 to that server) runs in a child process on a 120x40 pty (pty_terminal.py) with a real terminal
@@ -401,6 +401,10 @@ async def paced_flood(
 def child(args: argparse.Namespace) -> None:
     if args.no_freeze:  # the app as it would be without its collector freeze, for comparison
         gc.freeze = lambda: None
+    if args.textual_timer:  # ... and with Textual's own timer loop (see coio.tui.frame_timer)
+        from coio.tui import frame_timer
+
+        frame_timer.install = lambda: False
     from coio.tui.app import CoioApp
     from coio.tui.settings import Settings
 
@@ -429,6 +433,11 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=20_000, help="the paced flood's echoes/s")
     parser.add_argument(
         "--no-freeze", action="store_true", help="keep the app from freezing its start-up objects"
+    )
+    parser.add_argument(
+        "--textual-timer",
+        action="store_true",
+        help="keep the app from correcting Textual's frame timer (coio.tui.frame_timer)",
     )
     parser.add_argument("--probes", type=int, default=200)
     parser.add_argument("--interval", type=float, default=0.01, help="seconds between probes")
@@ -465,6 +474,7 @@ def parent(args: argparse.Namespace) -> int:
             "--burst", str(args.burst), "--flood", str(args.flood),
             "--paced", str(args.paced), "--rate", str(args.rate),
             *(["--no-freeze"] if args.no_freeze else []),
+            *(["--textual-timer"] if args.textual_timer else []),
             "--probes", str(args.probes), "--interval", str(args.interval),
         ]  # fmt: skip
         app = PtyProgram(argv)

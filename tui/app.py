@@ -20,6 +20,7 @@ from textual.widgets import Footer, Header, TabbedContent, TabPane
 from coio import __version__
 from coio.io_models import MODELS
 
+from . import frame_timer
 from .demo import DemoServer, DemoServerError
 from .messages import BotsReport, LinkState, PartFailed, ServerReport
 from .net.guest import PartEnded, TrioGuest
@@ -72,6 +73,7 @@ class CoioApp(App[int]):
         server_metrics: MetricsTarget | None = None,
         demo: DemoServer | None = None,
     ) -> None:
+        frame_timer.install()  # before the screen's update timer starts: see frame_timer
         super().__init__()
         self.settings = settings
         self.connect = connect  # False: tabs without networking (snapshots, previews)

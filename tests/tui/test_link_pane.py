@@ -86,3 +86,25 @@ async def test_a_fact_set_on_the_pane_redraws_it_with_no_call_from_its_owner() -
         await wait_for(pilot, lambda: facts.outer_size.height == before + 1)
         rows = [strip.text for strip in facts.render_lines(Region(0, 0, *facts.outer_size))]
         assert "queued   3 lines" in [row.rstrip() for row in rows]
+
+
+def facts_rows(app: CoioApp) -> list[str]:
+    facts = chats(app)[0].link_pane.query_one("#link-text")
+    return [s.text.rstrip() for s in facts.render_lines(Region(0, 0, *facts.outer_size))]
+
+
+async def test_figures_that_change_repaint_and_a_new_figure_line_gets_its_row() -> None:
+    """In a flood the figures are repainted in place (no layout); a figure line that appears
+    (a mismatch) makes the pane a row taller and is shown in it."""
+    app = offline()
+    async with app.run_test(size=(120, 34)) as pilot:
+        chat = chats(app)[0]
+        chat.post_message(LinesSent(1, [(0, "hi"), (1, "yo")], 0.0))
+        chat.post_message(Echoes(1, [EchoItem(0, "hi", b"HI", True, 0.001, 0.0)]))
+        await wait_for(pilot, lambda: "echoed   1 msg · 3 B" in facts_rows(app))
+        height = len(facts_rows(app))
+        chat.post_message(Echoes(1, [EchoItem(1, "yo", b"YX", False, 0.002, 0.0)]))
+        await wait_for(pilot, lambda: "mismatch 1" in facts_rows(app))
+        rows = facts_rows(app)
+        assert len(rows) == height + 1
+        assert "echoed   2 msgs · 6 B" in rows

@@ -7,6 +7,7 @@ import asyncio
 
 import pytest
 import trio
+from textual.geometry import Region
 from textual.widgets import Tab, TabbedContent
 
 from coio.tui.app import CoioApp
@@ -312,3 +313,24 @@ async def test_widening_the_terminal_unfolds_the_side_pane_and_hides_f4() -> Non
         assert pane.region.width == 0
         await pilot.resize_terminal(100, 30)  # the first width that has room for both
         await wait_for(pilot, lambda: chat.transcript.region.width == 100 - 38)
+
+
+async def test_a_line_longer_than_the_box_scrolls_to_keep_the_cursor_in_view() -> None:
+    """Keys only repaint the box (no layout), yet a line wider than it still scrolls: its end
+    is shown while typing, its start after Home."""
+    app = offline()
+    async with app.run_test(size=(80, 24)) as pilot:
+        box = chats(app)[0].query_one(ChatInput)
+        box.focus()
+        words = [f"w{n:03}" for n in range(20)]  # 99 columns: wider than the box (76)
+
+        def shown() -> str:
+            rows = box.render_lines(Region(0, 0, *box.outer_size))
+            return " | ".join(strip.text for strip in rows)
+
+        await pilot.press(*" ".join(words))
+        await wait_for(pilot, lambda: "w019" in shown(), explain=shown)
+        assert "w000" not in shown()
+        await pilot.press("home")
+        await wait_for(pilot, lambda: "w000" in shown(), explain=shown)
+        assert "w019" not in shown()

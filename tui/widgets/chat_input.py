@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 from textual import events
 from textual.binding import Binding
+from textual.geometry import Size
 from textual.message import Message
+from textual.reactive import Reactive
 from textual.widgets import Input
 
 HISTORY_SIZE = 500  # lines remembered for Up/Down
@@ -19,6 +21,12 @@ class ChatInput(Input):
         Binding("up", "history_back", "Previous", show=False),
         Binding("down", "history_forward", "Next", show=False),
     ]
+
+    # Input sets its virtual width to the text's on every key, and Widget's virtual_size asks
+    # for a layout of the whole screen when it changes. The box's own size comes from the
+    # layout (1fr) and it has no scrollbars, so a key needs only a repaint: a layout frame is
+    # 3-4x the cost of a repaint while the transcript floods (benchmarks/tui_burst.py).
+    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False, repaint=True)
 
     @dataclass
     class Lines(Message):

@@ -51,6 +51,16 @@ class LinkFacts(Widget):
     def render(self) -> Text:
         return self._text()
 
+    def redraw(self) -> None:
+        """Repaint; lay the pane out again only if the text now needs a different height.
+
+        Figures change several times a second in a flood; a layout frame costs several
+        repaints, so the layout is kept for a line gained or lost (a reason, a warning)."""
+        self.clear_cached_dimensions()
+        width = self.content_size.width
+        height = self.get_content_height(self.content_size, self.app.size, width)
+        self.refresh(layout=not width or height != self.content_size.height)
+
 
 class LinkPane(Vertical):
     """One connection's state and figures. Each fact is a reactive; setting one redraws.
@@ -106,8 +116,7 @@ class LinkPane(Vertical):
         self.set_interval(1.0, self._facts.refresh)
 
     def _redraw(self) -> None:
-        # The text may gain or lose lines (a reason, a warning): lay the pane out again.
-        self._facts.refresh(layout=True)
+        self._facts.redraw()
 
     # The text is drawn from every fact at once, so each fact's watcher is the same redraw.
     watch_state = watch_detail = watch_retry_at = _redraw
