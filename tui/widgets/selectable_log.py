@@ -20,7 +20,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual.cache import LRUCache
 from textual.events import Resize
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
 from textual.selection import Selection
 from textual.strip import Strip
@@ -112,6 +112,7 @@ class SelectableLog(ScrollView):
         self._serial0 = 0  # how many lines were ever trimmed: _lines[i] is line _serial0 + i
         self._wrap = 0  # the width lines fold at; 0 while the size is unknown (hidden)
         self._strips: LRUCache[int, Strip] = LRUCache(STRIP_CACHE)
+        self._painting: tuple[Style, int, int] | None = None  # see render_lines
 
     # -- reading -------------------------------------------------------------------------
 
@@ -228,10 +229,21 @@ class SelectableLog(ScrollView):
             return None
         return index, target - (ends[index - 1] if index else 0)
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # What every row of one paint shares, looked up once for the paint instead of once a
+        # row: the style alone walks the widget's ancestors (a third of a repaint's time).
+        self._painting = self._paint_context()
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._painting = None
+
+    def _paint_context(self) -> tuple[Style, int, int]:
+        # Lines fold at the width: there is no sideways scroll.
+        return self.rich_style, self.scrollable_content_region.width, self.scroll_offset.y
+
     def render_line(self, y: int) -> Strip:
-        scroll_y = self.scroll_offset.y  # lines fold: there is no sideways scroll
-        width = self.scrollable_content_region.width
-        style = self.rich_style
+        style, width, scroll_y = self._painting or self._paint_context()
         found = self._locate(scroll_y + y)
         if found is None:
             return Strip.blank(width, style)
