@@ -41,16 +41,15 @@ STOP_SIGNALS = tuple(
 )
 
 
-def _freeze_start_up() -> None:
-    gc.collect()  # the start-up's garbage goes first (some 2,000 objects), not into the freeze
-    gc.freeze()
-
-
 class CoioApp(App[int]):
     """A chat client with one tab per connection to a coio server."""
 
     CSS_PATH = "app.tcss"
     TITLE = "coio"
+    # Nothing is focused for us: on_mount focuses the first tab's message box. Textual's
+    # default ("*") would focus the tab strip first, and each focus change lays out the
+    # footer's keys anew (start-up: 5 footer recomposes, 3 with this).
+    AUTO_FOCUS = None
     BINDINGS = [
         Binding("ctrl+n", "new_connection", "New connection"),
         Binding("f2", "toggle_wire", "Wire"),
@@ -117,6 +116,12 @@ class CoioApp(App[int]):
 
     async def _start_network(self) -> None:
         """Start trio, then a link for each tab opened so far, the bots and the watcher."""
+        try:
+            await self._start_parts()
+        finally:
+            self._started()
+
+    async def _start_parts(self) -> None:
         from .net.bots import BotSwarm
         from .net.server_metrics import watch_server_metrics
 
@@ -124,29 +129,37 @@ class CoioApp(App[int]):
         if not self.guest.running:
             return  # it crashed while starting: on_crash has ended the app with the reason
         self._network_started = True
-        if self.connect:
-            for n, pane in self._unlinked:
-                self._open_link(n, pane)
-            self._unlinked.clear()
-            s = self.settings
-            if s.bots:
-                swarm = BotSwarm(s.bots, s.bot_rate, s.host, s.port, self.post_message)
-                self.guest.spawn(swarm.run, on_error=partial(self._part_failed, "bots"))
-            if self.server_metrics is not None:
-                self.guest.spawn(
-                    watch_server_metrics,
-                    self.server_metrics,
-                    self.post_message,
-                    on_error=partial(self._part_failed, "server metrics watcher"),
-                )
-        # Every object alive now (Textual's, Rich's, trio's, the modules': some 80,000) moves to
-        # the collector's permanent generation, so a full collection walks only what came
-        # later. Without it each full collection during a flood walked them all and stalled
-        # the UI (benchmarks/tui_burst.py [--no-freeze], paced flood, figures in
-        # benchmarks/results/tui.txt). Not headless: an app under test shares its process, and
-        # its collector, with the tests.
+        if not self.connect:
+            return
+        for n, pane in self._unlinked:
+            self._open_link(n, pane)
+        self._unlinked.clear()
+        s = self.settings
+        if s.bots:
+            swarm = BotSwarm(s.bots, s.bot_rate, s.host, s.port, self.post_message)
+            self.guest.spawn(swarm.run, on_error=partial(self._part_failed, "bots"))
+        if self.server_metrics is not None:
+            self.guest.spawn(
+                watch_server_metrics,
+                self.server_metrics,
+                self.post_message,
+                on_error=partial(self._part_failed, "server metrics watcher"),
+            )
+
+    def _started(self) -> None:
+        """The start-up is over: the collector runs from now on (coio-tui's main starts the
+        app with it off), over the objects made from now on.
+
+        Every object alive now (Textual's, Rich's, trio's, the modules': some 80,000) moves to
+        the collector's permanent generation, so a full collection walks only what came later.
+        Without it each full collection during a flood walked them all and stalled the UI
+        (benchmarks/tui_burst.py [--no-freeze], paced flood, figures in
+        benchmarks/results/tui.txt). Not headless: an app under test shares its process, and
+        its collector, with the tests."""
         if not self.is_headless:
-            _freeze_start_up()
+            gc.collect()  # the start-up's garbage goes first, not into the freeze
+            gc.freeze()
+        gc.enable()
 
     def _open_link(self, n: int, pane: ChatPane) -> None:
         from .net.link import Link
@@ -161,6 +174,7 @@ class CoioApp(App[int]):
             loop.remove_signal_handler(sig)
         await self.guest.stop()
         gc.unfreeze()
+        gc.enable()  # if it ends before its start-up did
 
     def _catch_stop_signals(self) -> None:
         loop = asyncio.get_running_loop()

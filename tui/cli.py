@@ -8,24 +8,29 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import gc
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from coio import __version__
 from coio.args import bounded_float, bounded_int, port_number
 from coio.io_models import DEFAULT_MODEL, MODELS
 
-from .limits import MAX_BOT_RATE, MAX_BOTS, MAX_CLIENTS
-from .net.server_metrics import MetricsTarget, parse_metrics_url
+from .limits import DEFAULT_HISTORY, MAX_BOT_RATE, MAX_BOTS, MAX_CLIENTS
 from .settings import DEFAULT_BOT_RATE, DEFAULT_HOST, DEFAULT_PORT, Settings
 from .web.options import ServeOptions, add_serve_arguments, tab_arguments
-from .widgets.transcript import DEFAULT_HISTORY
+
+if TYPE_CHECKING:
+    from .net.server_metrics import MetricsTarget
 
 PROG = "coio-tui"
 
 
 def metrics_url(text: str) -> MetricsTarget:
+    from .net.server_metrics import parse_metrics_url
+
     try:
         return parse_metrics_url(text)
     except ValueError as exc:
@@ -172,6 +177,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             command.serve, command.settings, demo=command.demo, model=command.model, prog=PROG
         )
     settings, demo = command.settings, command.demo
+    # The collector stays off while the app is imported and paints its first frame: the
+    # start-up makes some 80,000 objects that all live on, so each collection meanwhile (a
+    # full one among them) walked them for nothing (30 ms of the first frame's 330,
+    # benchmarks/tui_startup.py). The app turns it back on once started (CoioApp._started).
+    gc.disable()
     from .app import CoioApp
     from .demo import DemoServer, DemoServerError
 

@@ -11,3 +11,4 @@ MAX_CLIENTS = 32  # tabs opened from the command line; more is a load test, not 
 # load test for coio-bench.
 MAX_BOTS = 10_000
 MAX_BOT_RATE = 50.0  # lines per second per bot: 1,000 bots x 50/s already outruns one process
+DEFAULT_HISTORY = 10_000  # transcript lines kept; older ones scroll away so memory stays bounded

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from coio.address import format_address
 
-from .widgets.transcript import DEFAULT_HISTORY
+from .limits import DEFAULT_HISTORY
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080

@@ -5,12 +5,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 
+from ..limits import DEFAULT_HISTORY
 from ..messages import EchoItem
 from ..safe import visible, visible_bytes
 from ..stats import format_ms
 from .selectable_log import Line, SelectableLog, styled_line
-
-DEFAULT_HISTORY = 10_000  # lines kept; older ones scroll away so memory stays bounded
 
 ARRIVED = ("← ", "bold green")  # the arrow before each echo
 
