@@ -8,7 +8,6 @@ import argparse
 import dataclasses
 import ipaddress
 import re
-import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -142,7 +141,11 @@ def access_token(host: str, environ: Mapping[str, str]) -> str | None:
         if _TOKEN_TEXT.fullmatch(token) is None:
             raise ValueError(f"${TOKEN_ENV} may hold only letters, digits and - . _ ~")
         return token
-    return None if is_loopback(host) else secrets.token_urlsafe(TOKEN_BYTES)
+    if is_loopback(host):
+        return None
+    import secrets  # here, not at the top: coio-tui's every start parses flags with this module
+
+    return secrets.token_urlsafe(TOKEN_BYTES)
 
 
 def tab_arguments(argv: Sequence[str], server_only: Iterable[argparse.Action]) -> list[str]:
