@@ -1,7 +1,7 @@
 """coio-tui under load: a burst of 10,000 echoes, 100,000 messages, and RTT shown vs measured.
 
     .venv/bin/python benchmarks/tui_burst.py [--burst 10000] [--flood 100000] [--probes 200]
-        [--paced 100000] [--rate 20000] [--no-freeze] [--textual-timer]
+        [--paced 100000] [--rate 20000] [--plain-gc] [--textual-timer]
 
 Method: a real `coio-server` on a free loopback port; the real app (CoioApp, one tab connected
 to that server) runs in a child process on a 120x40 pty (pty_terminal.py) with a real terminal
@@ -399,8 +399,9 @@ async def paced_flood(
 
 
 def child(args: argparse.Namespace) -> None:
-    if args.no_freeze:  # the app as it would be without its collector freeze, for comparison
+    if args.plain_gc:  # the app with Python's collector as it comes, for comparison
         gc.freeze = lambda: None
+        gc.set_threshold = lambda *thresholds: None
     if args.textual_timer:  # ... and with Textual's own timer loop (see coio.tui.frame_timer)
         from coio.tui import frame_timer
 
@@ -432,7 +433,9 @@ def main() -> int:
     parser.add_argument("--paced", type=int, default=100_000, help="echoes in the paced flood")
     parser.add_argument("--rate", type=float, default=20_000, help="the paced flood's echoes/s")
     parser.add_argument(
-        "--no-freeze", action="store_true", help="keep the app from freezing its start-up objects"
+        "--plain-gc",
+        action="store_true",
+        help="keep the app from tuning its collector (no freeze, Python's thresholds)",
     )
     parser.add_argument(
         "--textual-timer",
@@ -473,7 +476,7 @@ def parent(args: argparse.Namespace) -> int:
             sys.executable, __file__, "--child", "--port", str(port), "--out", result.name,
             "--burst", str(args.burst), "--flood", str(args.flood),
             "--paced", str(args.paced), "--rate", str(args.rate),
-            *(["--no-freeze"] if args.no_freeze else []),
+            *(["--plain-gc"] if args.plain_gc else []),
             *(["--textual-timer"] if args.textual_timer else []),
             "--probes", str(args.probes), "--interval", str(args.interval),
         ]  # fmt: skip

@@ -35,6 +35,10 @@ from .widgets.room_bar import RoomBar
 # time, the arrow, the text, about 10 for its round trip) would wrap any line over 40.
 FOLD_BELOW = 100
 
+# Collections of the middle generation between two full ones (Python's default: 10), once
+# started: see CoioApp._started.
+FULL_COLLECTION_AFTER = 100
+
 # Signals that quit like Ctrl+Q (exit 0): the terminal is restored and the demo server stopped.
 STOP_SIGNALS = tuple(
     getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)
@@ -151,14 +155,18 @@ class CoioApp(App[int]):
         app with it off), over the objects made from now on.
 
         Every object alive now (Textual's, Rich's, trio's, the modules': some 80,000) moves to
-        the collector's permanent generation, so a full collection walks only what came later.
-        Without it each full collection during a flood walked them all and stalled the UI
-        (benchmarks/tui_burst.py [--no-freeze], paced flood, figures in
-        benchmarks/results/tui.txt). Not headless: an app under test shares its process, and
-        its collector, with the tests."""
+        the collector's permanent generation, so a full collection walks only what came later,
+        and full collections come a tenth as often (FULL_COLLECTION_AFTER). A full collection
+        still takes 8-15 ms over the flood's live objects, and a key typed meanwhile waits for
+        it; with Python's defaults, during a flood, each walked the start-up's objects too
+        (40-60 ms) and came every half second (benchmarks/tui_burst.py [--plain-gc], figures
+        in benchmarks/results/tui.txt). Not headless: an app under test shares its process,
+        and its collector, with the tests."""
         if not self.is_headless:
             gc.collect()  # the start-up's garbage goes first, not into the freeze
             gc.freeze()
+            young, middle, _ = gc.get_threshold()
+            gc.set_threshold(young, middle, FULL_COLLECTION_AFTER)
         gc.enable()
 
     def _open_link(self, n: int, pane: ChatPane) -> None:

@@ -176,17 +176,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         return serve(
             command.serve, command.settings, demo=command.demo, model=command.model, prog=PROG
         )
-    settings, demo = command.settings, command.demo
     # The collector stays off while the app is imported and paints its first frame: the
     # start-up makes some 80,000 objects that all live on, so each collection meanwhile (a
-    # full one among them) walked them for nothing (30 ms of the first frame's 330,
-    # benchmarks/tui_startup.py). The app turns it back on once started (CoioApp._started).
+    # full one among them) walked them for nothing. The app turns it back on once started
+    # (CoioApp._started); benchmarks/tui_startup.py times a minimal app both ways (figures in
+    # benchmarks/results/tui.txt).
     gc.disable()
+    try:
+        return run_app(command)
+    finally:
+        gc.enable()  # also when the app never got as far as its start
+
+
+def run_app(command: Command) -> int:
+    """Run the app in this terminal (with its --demo server); the exit status."""
     from .app import CoioApp
     from .demo import DemoServer, DemoServerError
 
+    settings = command.settings
     server: DemoServer | None = None
-    if demo:
+    if command.demo:
         try:
             server = DemoServer(command.model)
         except (DemoServerError, OSError) as exc:

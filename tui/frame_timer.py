@@ -6,47 +6,41 @@ past the next due: after a tick that ends late -- a frame that took longer than 
 or one that began late because the loop was busy -- the next frame waits a whole extra
 interval. With ticks every 16.7 ms, a frame that ends at 20 ms is followed by one at 50 ms, not
 33 ms. In a flood that is exactly when a key is typed: the key is handled just after a
-transcript frame, then waits for the tick after next (``benchmarks/tui_burst.py``: key to
-frame p99 during a 20,000 echoes/s flood 47 ms with Textual's loop, 31-35 ms with this one).
+transcript frame, then waits for the tick after next. ``benchmarks/tui_burst.py
+--textual-timer`` runs the app without this correction: the alternating runs are in
+``benchmarks/results/tui.txt``.
 
-``install()`` replaces ``Timer._run`` with the same loop and the skip computed as the next tick
-due (``next_tick``). It uses Timer's private attributes, so it is applied only when Textual's
-loop refers to exactly the names this one relies on (``EXPECTED_NAMES``); otherwise Textual is
-left as it is. ``tests/tui/test_frame_timer.py`` pins Textual's loop (its source and the late
-tick it produces), so a Textual that changes or fixes it fails there rather than here.
+``install()`` replaces ``Timer._run`` with the same loop and the skip computed as the last
+tick before now (``ticks_before``), so the next one due is the next frame. It uses Timer's
+private attributes, so it is applied only to the Textual timer module it was written against,
+byte for byte (``TEXTUAL_TIMER_SHA256``, Textual 8.2.8's ``textual/timer.py``); to any other,
+Textual is left as it is. ``tests/tui/test_frame_timer.py`` pins that module and runs both
+loops on a fake clock: the same ticks wherever none is late, one interval sooner after a late
+one.
 """
 
 from __future__ import annotations
 
+import hashlib
+import math
+from pathlib import Path
+
 from textual import _time
+from textual import timer as textual_timer
 from textual.timer import EventTargetGone, Timer
 
-# The names Textual 8.2's Timer._run refers to: the attributes and helpers the loop below uses.
-EXPECTED_NAMES = (
-    "_repeat",
-    "_interval",
-    "_active",
-    "wait",
-    "_time",
-    "get_time",
-    "_skip",
-    "int",
-    "max",
-    "sleep",
-    "_reset",
-    "_tick",
-    "EventTargetGone",
-)
+# sha256 of Textual 8.2.8's textual/timer.py, whose Timer._run the loop below corrects.
+TEXTUAL_TIMER_SHA256 = "fb97f81821a0cc151e054f4bce785e13191fd1a875e17c56c1f84af58135d43f"
 
 UPSTREAM_RUN = Timer._run
 
 
-def next_tick(start: float, interval: float, now: float) -> int:
-    """The count of the last tick at or before ``now``; the next one due is that plus one.
+def ticks_before(start: float, interval: float, now: float) -> int:
+    """How many ticks fall before ``now``: the next one due is that count plus one.
 
-    Ticks fall at ``start + n * interval`` for n = 1, 2, ...; a timer that is late for some
-    skips them and waits for the first one after ``now``."""
-    return int((now - start) // interval)
+    Ticks fall at ``start + n * interval`` for n = 1, 2, ...; a timer late for some skips
+    them and waits for the first one at or after ``now``."""
+    return math.ceil((now - start) / interval) - 1
 
 
 async def _run_on_time(self: Timer) -> None:
@@ -60,7 +54,7 @@ async def _run_on_time(self: Timer) -> None:
         due = start + (count + 1) * interval
         now = _time.get_time()
         if self._skip and due < now:
-            count = next_tick(start, interval, now)
+            count = ticks_before(start, interval, now)
             continue
         await _time.sleep(max(0.0, due - now))
         count += 1
@@ -76,9 +70,13 @@ async def _run_on_time(self: Timer) -> None:
             break
 
 
-def applicable() -> bool:
-    """Whether Textual's loop is the one this corrects (it refers to the same names)."""
-    return UPSTREAM_RUN.__code__.co_names == EXPECTED_NAMES
+def applicable(module_file: str | None = textual_timer.__file__) -> bool:
+    """Whether Textual's timer module is the one this corrects, byte for byte."""
+    try:
+        source = Path(module_file or "").read_bytes()
+    except OSError:  # no source to compare (a frozen or zipped install): leave it be
+        return False
+    return hashlib.sha256(source).hexdigest() == TEXTUAL_TIMER_SHA256
 
 
 def install() -> bool:

@@ -9,6 +9,7 @@ from typing import Any
 
 from textual import events
 from textual.pilot import Pilot
+from textual.screen import Screen
 from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Input
@@ -43,6 +44,21 @@ async def after_refresh(pilot: Pilot[int], widget: Widget) -> None:
     done: list[bool] = []
     widget.call_after_refresh(done.append, True)
     await wait_for(pilot, lambda: bool(done), explain=lambda: "no refresh came")
+
+
+class Layouts:
+    """Counts the screen's full layouts while the test runs (a spy on Textual's
+    Screen._refresh_layout): what a change costs, beyond a repaint of the widget."""
+
+    def __init__(self, monkeypatch: Any) -> None:
+        self.count = 0
+        original = Screen._refresh_layout
+
+        def counting(screen: Screen[Any], *args: Any, **kwargs: Any) -> None:
+            self.count += 1
+            original(screen, *args, **kwargs)
+
+        monkeypatch.setattr(Screen, "_refresh_layout", counting)
 
 
 def log_text(log: SelectableLog) -> str:

@@ -9,7 +9,8 @@ from textual.geometry import Region
 from coio.tui.app import CoioApp
 from coio.tui.messages import BannerChecked, Echoes, EchoItem, LinesSent, LinkState, WireChunk
 from coio.tui.settings import Settings
-from tests.tui.pilot_support import chats, wait_for
+from coio.tui.widgets.link_pane import LinkPane
+from tests.tui.pilot_support import Layouts, after_refresh, chats, wait_for
 
 pytestmark = pytest.mark.asyncio
 
@@ -93,18 +94,56 @@ def facts_rows(app: CoioApp) -> list[str]:
     return [s.text.rstrip() for s in facts.render_lines(Region(0, 0, *facts.outer_size))]
 
 
-async def test_figures_that_change_repaint_and_a_new_figure_line_gets_its_row() -> None:
-    """In a flood the figures are repainted in place (no layout); a figure line that appears
-    (a mismatch) makes the pane a row taller and is shown in it."""
+def change_figures(app: CoioApp, **figures: int) -> None:
+    """Set the tab's figures and tell its connection pane, as the tab does after a read (an
+    Echoes message would also grow the transcript, which lays the screen out on its own)."""
+    pane = chats(app)[0].link_pane
+    for name, value in figures.items():
+        setattr(pane.stats, name, value)
+    pane.mutate_reactive(LinkPane.stats)
+
+
+async def test_figures_that_change_repaint_and_a_new_figure_line_gets_its_row(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """In a flood the figures are repainted in place, with no layout of the screen; a figure
+    line that appears (a mismatch) makes the pane a row taller and is shown in it."""
     app = offline()
     async with app.run_test(size=(120, 34)) as pilot:
-        chat = chats(app)[0]
-        chat.post_message(LinesSent(1, [(0, "hi"), (1, "yo")], 0.0))
-        chat.post_message(Echoes(1, [EchoItem(0, "hi", b"HI", True, 0.001, 0.0)]))
+        pane = chats(app)[0].link_pane
+        change_figures(app, echoed_lines=1, echoed_bytes=3)
         await wait_for(pilot, lambda: "echoed   1 msg · 3 B" in facts_rows(app))
+        await after_refresh(pilot, pane)
         height = len(facts_rows(app))
-        chat.post_message(Echoes(1, [EchoItem(1, "yo", b"YX", False, 0.002, 0.0)]))
-        await wait_for(pilot, lambda: "mismatch 1" in facts_rows(app))
+        layouts = Layouts(monkeypatch)
+        change_figures(app, echoed_lines=2, echoed_bytes=6)
+        await wait_for(pilot, lambda: "echoed   2 msgs · 6 B" in facts_rows(app))
+        await after_refresh(pilot, pane)
+        assert layouts.count == 0
+        change_figures(app, mismatches=1)
+        await wait_for(
+            pilot,
+            lambda: len(facts_rows(app)) == height + 1,
+            explain=lambda: "\n".join(facts_rows(app)),
+        )
         rows = facts_rows(app)
-        assert len(rows) == height + 1
-        assert "echoed   2 msgs · 6 B" in rows
+        assert "mismatch 1" in rows
+        assert rows[-1].startswith("p50/p99"), rows  # the last line is not cut off
+        assert layouts.count >= 1
+
+
+async def test_figures_of_a_folded_pane_ask_for_no_layout(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Below 100 columns the pane is folded away: its figures changing lays nothing out, and
+    F4 shows it with the figures of the moment."""
+    app = offline()
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = chats(app)[0].link_pane
+        await after_refresh(pilot, pane)
+        layouts = Layouts(monkeypatch)
+        change_figures(app, echoed_lines=1, echoed_bytes=3, mismatches=1)
+        await wait_for(pilot, lambda: not pane._figures_due)  # the figures' redraw has run
+        await after_refresh(pilot, pane)
+        assert layouts.count == 0
+        await pilot.press("f4")
+        await wait_for(pilot, lambda: "mismatch 1" in facts_rows(app))
+        assert "echoed   1 msg · 3 B" in facts_rows(app)

@@ -18,7 +18,7 @@ from coio.tui.widgets.chat_input import ChatInput
 from coio.tui.widgets.link_pane import LinkPane
 from coio.tui.widgets.wire import WirePane
 from tests.tui.peers import scripted_peer
-from tests.tui.pilot_support import after_refresh, chats, log_text, wait_for
+from tests.tui.pilot_support import Layouts, after_refresh, chats, log_text, wait_for
 
 pytestmark = pytest.mark.asyncio
 
@@ -334,3 +334,39 @@ async def test_a_line_longer_than_the_box_scrolls_to_keep_the_cursor_in_view() -
         await pilot.press("home")
         await wait_for(pilot, lambda: "w000" in shown(), explain=shown)
         assert "w019" not in shown()
+
+
+def box_text(box: ChatInput) -> str:
+    return " | ".join(strip.text for strip in box.render_lines(Region(0, 0, *box.outer_size)))
+
+
+async def test_a_line_cut_short_without_moving_the_cursor_scrolls_back_into_view() -> None:
+    """Ctrl+K on a long line scrolled sideways: what is left fits, and is shown from its start."""
+    app = offline()
+    async with app.run_test(size=(80, 24)) as pilot:
+        box = chats(app)[0].query_one(ChatInput)
+        box.focus()
+        await pilot.press(*" ".join(f"w{n:03}" for n in range(20)))
+        await wait_for(pilot, lambda: box.scroll_x > 0, explain=lambda: box_text(box))
+        await pilot.press(*["left"] * 55, "ctrl+k")
+        await wait_for(pilot, lambda: box.value.endswith("w008"), explain=lambda: box.value)
+        await wait_for(pilot, lambda: "w000" in box_text(box), explain=lambda: box_text(box))
+
+
+async def test_a_key_in_the_message_box_repaints_it_without_a_layout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A key changes the box's virtual width; that asks for a repaint of the box, not a layout
+    of the screen (a layout frame costs several repaints while the transcript floods)."""
+    app = offline()
+    async with app.run_test(size=(120, 40)) as pilot:
+        box = chats(app)[0].query_one(ChatInput)
+        box.focus()
+        await pilot.press(*"abc")
+        await wait_for(pilot, lambda: box.value == "abc")
+        await after_refresh(pilot, box)
+        layouts = Layouts(monkeypatch)
+        await pilot.press(*"def")
+        await wait_for(pilot, lambda: "abcdef" in box_text(box), explain=lambda: box_text(box))
+        await after_refresh(pilot, box)
+        assert layouts.count == 0

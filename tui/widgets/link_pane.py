@@ -55,11 +55,16 @@ class LinkFacts(Widget):
         """Repaint; lay the pane out again only if the text now needs a different height.
 
         Figures change several times a second in a flood; a layout frame costs several
-        repaints, so the layout is kept for a line gained or lost (a reason, a warning)."""
-        self.clear_cached_dimensions()
+        repaints, so the layout is kept for a line gained or lost (a reason, a warning). A
+        pane not laid out (folded away below 100 columns) is measured when it is shown."""
+        self.refresh()  # first: it clears the cached text, which the measure below renders
         width = self.content_size.width
-        height = self.get_content_height(self.content_size, self.app.size, width)
-        self.refresh(layout=not width or height != self.content_size.height)
+        if not width:
+            return
+        if self.get_content_height(self.content_size, self.app.size, width) != (
+            self.content_size.height
+        ):
+            self.refresh(layout=True)
 
 
 class LinkPane(Vertical):
