@@ -156,12 +156,12 @@ class CoioApp(App[int]):
 
         Every object alive now (Textual's, Rich's, trio's, the modules': some 80,000) moves to
         the collector's permanent generation, so a full collection walks only what came later,
-        and full collections come a tenth as often (FULL_COLLECTION_AFTER). A full collection
-        still takes 8-15 ms over the flood's live objects, and a key typed meanwhile waits for
-        it; with Python's defaults, during a flood, each walked the start-up's objects too
-        (40-60 ms) and came every half second (benchmarks/tui_burst.py [--plain-gc], figures
-        in benchmarks/results/tui.txt). Not headless: an app under test shares its process,
-        and its collector, with the tests."""
+        and full collections come a tenth as often (FULL_COLLECTION_AFTER): a key typed during
+        one waits for it. With Python's collector as it comes, a 20,000 echoes/s flood had a
+        full collection every half second, each walking the start-up's objects too (34-41 ms);
+        with these, none in 5 s (benchmarks/tui_burst.py [--plain-gc], figures in
+        benchmarks/results/tui.txt). Not headless: an app under test shares its process, and
+        its collector, with the tests."""
         if not self.is_headless:
             gc.collect()  # the start-up's garbage goes first, not into the freeze
             gc.freeze()

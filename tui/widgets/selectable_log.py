@@ -231,7 +231,7 @@ class SelectableLog(ScrollView):
 
     def render_lines(self, crop: Region) -> list[Strip]:
         # What every row of one paint shares, looked up once for the paint instead of once a
-        # row: the style alone walks the widget's ancestors (a third of a repaint's time).
+        # row: the style alone walks the widget's ancestors, the costliest part of a row.
         self._painting = self._paint_context()
         try:
             return super().render_lines(crop)
