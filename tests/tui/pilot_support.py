@@ -9,7 +9,6 @@ from typing import Any
 
 from textual import events
 from textual.pilot import Pilot
-from textual.screen import Screen
 from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Input
@@ -46,19 +45,22 @@ async def after_refresh(pilot: Pilot[int], widget: Widget) -> None:
     await wait_for(pilot, lambda: bool(done), explain=lambda: "no refresh came")
 
 
-class Layouts:
-    """Counts the screen's full layouts while the test runs (a spy on Textual's
-    Screen._refresh_layout): what a change costs, beyond a repaint of the widget."""
+class LayoutRequests:
+    """Counts the layouts of the screen that ``widget`` asks for (its ``refresh(layout=True)``)
+    while the test runs: what a change of it costs beyond its own repaint. Others' layouts
+    (the app still settling on a busy machine) are not counted."""
 
-    def __init__(self, monkeypatch: Any) -> None:
+    def __init__(self, monkeypatch: Any, widget: Widget) -> None:
         self.count = 0
-        original = Screen._refresh_layout
+        cls = type(widget)
+        original = cls.refresh
 
-        def counting(screen: Screen[Any], *args: Any, **kwargs: Any) -> None:
-            self.count += 1
-            original(screen, *args, **kwargs)
+        def refresh(this: Widget, *regions: Any, **kwargs: Any) -> Widget:
+            if this is widget and kwargs.get("layout"):
+                self.count += 1
+            return original(this, *regions, **kwargs)
 
-        monkeypatch.setattr(Screen, "_refresh_layout", counting)
+        monkeypatch.setattr(cls, "refresh", refresh)
 
 
 def log_text(log: SelectableLog) -> str:

@@ -10,7 +10,7 @@ from coio.tui.app import CoioApp
 from coio.tui.messages import BannerChecked, Echoes, EchoItem, LinesSent, LinkState, WireChunk
 from coio.tui.settings import Settings
 from coio.tui.widgets.link_pane import LinkPane
-from tests.tui.pilot_support import Layouts, after_refresh, chats, wait_for
+from tests.tui.pilot_support import LayoutRequests, after_refresh, chats, wait_for
 
 pytestmark = pytest.mark.asyncio
 
@@ -115,7 +115,7 @@ async def test_figures_that_change_repaint_and_a_new_figure_line_gets_its_row(
         await wait_for(pilot, lambda: "echoed   1 msg · 3 B" in facts_rows(app))
         await after_refresh(pilot, pane)
         height = len(facts_rows(app))
-        layouts = Layouts(monkeypatch)
+        layouts = LayoutRequests(monkeypatch, pane.query_one("#link-text"))
         change_figures(app, echoed_lines=2, echoed_bytes=6)
         await wait_for(pilot, lambda: "echoed   2 msgs · 6 B" in facts_rows(app))
         await after_refresh(pilot, pane)
@@ -139,7 +139,7 @@ async def test_figures_of_a_folded_pane_ask_for_no_layout(monkeypatch: pytest.Mo
     async with app.run_test(size=(80, 24)) as pilot:
         pane = chats(app)[0].link_pane
         await after_refresh(pilot, pane)
-        layouts = Layouts(monkeypatch)
+        layouts = LayoutRequests(monkeypatch, pane.query_one("#link-text"))
         change_figures(app, echoed_lines=1, echoed_bytes=3, mismatches=1)
         await wait_for(pilot, lambda: not pane._figures_due)  # the figures' redraw has run
         await after_refresh(pilot, pane)

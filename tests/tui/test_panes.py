@@ -18,7 +18,7 @@ from coio.tui.widgets.chat_input import ChatInput
 from coio.tui.widgets.link_pane import LinkPane
 from coio.tui.widgets.wire import WirePane
 from tests.tui.peers import scripted_peer
-from tests.tui.pilot_support import Layouts, after_refresh, chats, log_text, wait_for
+from tests.tui.pilot_support import LayoutRequests, after_refresh, chats, log_text, wait_for
 
 pytestmark = pytest.mark.asyncio
 
@@ -365,7 +365,7 @@ async def test_a_key_in_the_message_box_repaints_it_without_a_layout(
         await pilot.press(*"abc")
         await wait_for(pilot, lambda: box.value == "abc")
         await after_refresh(pilot, box)
-        layouts = Layouts(monkeypatch)
+        layouts = LayoutRequests(monkeypatch, box)
         await pilot.press(*"def")
         await wait_for(pilot, lambda: "abcdef" in box_text(box), explain=lambda: box_text(box))
         await after_refresh(pilot, box)
