@@ -91,6 +91,7 @@ class CoioApp(App[int]):
         self._network_started = False  # trio's guest run is up (after the first frame)
         self._unlinked: list[tuple[int, ChatPane]] = []  # tabs opened before that
         self._caught: list[int] = []  # signals handled by the app while it runs
+        self._thresholds: tuple[int, int, int] | None = None  # the collector's, before ours
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -158,14 +159,16 @@ class CoioApp(App[int]):
         the collector's permanent generation, so a full collection walks only what came later,
         and full collections come a tenth as often (FULL_COLLECTION_AFTER): a key typed during
         one waits for it. With Python's collector as it comes, a 20,000 echoes/s flood had a
-        full collection every half second, each walking the start-up's objects too (34-41 ms);
-        with these, none in 5 s (benchmarks/tui_burst.py [--plain-gc], figures in
-        benchmarks/results/tui.txt). Not headless: an app under test shares its process, and
-        its collector, with the tests."""
+        full collection every half second, each walking the start-up's objects too (the
+        longest 34-41 ms); with these, none or one in 5 s (the longest 12-22 ms)
+        (benchmarks/tui_burst.py [--plain-gc], figures in benchmarks/results/tui.txt). Not
+        headless: an app under test shares its process, and its collector, with the tests.
+        The collector's settings are put back when the app ends."""
         if not self.is_headless:
             gc.collect()  # the start-up's garbage goes first, not into the freeze
             gc.freeze()
-            young, middle, _ = gc.get_threshold()
+            self._thresholds = gc.get_threshold()
+            young, middle, _ = self._thresholds
             gc.set_threshold(young, middle, FULL_COLLECTION_AFTER)
         gc.enable()
 
@@ -182,6 +185,8 @@ class CoioApp(App[int]):
             loop.remove_signal_handler(sig)
         await self.guest.stop()
         gc.unfreeze()
+        if self._thresholds is not None:
+            gc.set_threshold(*self._thresholds)
         gc.enable()  # if it ends before its start-up did
 
     def _catch_stop_signals(self) -> None:

@@ -40,7 +40,10 @@ def ticks_before(start: float, interval: float, now: float) -> int:
 
     Ticks fall at ``start + n * interval`` for n = 1, 2, ...; a timer late for some skips
     them and waits for the first one at or after ``now``."""
-    return math.ceil((now - start) / interval) - 1
+    count = math.ceil((now - start) / interval) - 1
+    if start + (count + 1) * interval < now:  # rounding put that tick a hair before now
+        count += 1
+    return count
 
 
 async def _run_on_time(self: Timer) -> None:

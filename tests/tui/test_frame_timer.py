@@ -308,6 +308,15 @@ def test_ticks_before(now: float, expected: int) -> None:
     assert frame_timer.ticks_before(0.0, INTERVAL, now) == expected
 
 
+def test_the_next_tick_after_a_skip_is_never_before_now() -> None:
+    """Where float rounding would put the tick after the skipped ones a hair before now, the
+    loop would compute it again without waiting: a spin while the clock stands still."""
+    start, interval, now = 9.097893412753983, 1 / 60, 508.947893412754
+    count = frame_timer.ticks_before(start, interval, now)
+    assert start + (count + 1) * interval >= now
+    assert start + count * interval < now
+
+
 def test_the_app_installs_it_before_its_timers_start(monkeypatch: pytest.MonkeyPatch) -> None:
     """Constructing the app installs it: the screen's update timer starts after that."""
     monkeypatch.setattr(Timer, "_run", frame_timer.UPSTREAM_RUN)

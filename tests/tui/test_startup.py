@@ -3,6 +3,7 @@ once the app has started, whether its network side came up or not."""
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from collections.abc import Iterator
 
@@ -91,6 +92,42 @@ def test_once_started_a_terminal_app_freezes_its_start_up_and_collects_fully_les
         assert gc.isenabled()
         assert gc.get_freeze_count() > 1_000
         assert gc.get_threshold() == (thresholds[0], thresholds[1], 100)
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)
+        gc.enable()
+
+
+def test_coio_tui_leaves_the_collector_on_when_its_app_fails(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def run(self: CoioApp) -> None:
+        raise RuntimeError("the app failed")
+
+    monkeypatch.setattr(CoioApp, "run", run)
+    with pytest.raises(RuntimeError, match="the app failed"):
+        cli.main(["--port", "1"])
+    assert gc.isenabled()
+
+
+def test_the_collectors_settings_are_put_back_when_the_app_ends(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An app run in a process that goes on (not headless) leaves its collector as it was."""
+    thresholds = gc.get_threshold()
+    monkeypatch.setattr(CoioApp, "is_headless", property(lambda self: False))
+    app = CoioApp(Settings(port=1), connect=False)
+
+    async def started_and_ended() -> None:
+        app._started()
+        assert gc.get_threshold()[2] == 100
+        await app.on_unmount()
+
+    try:
+        asyncio.run(started_and_ended())
+        assert gc.get_threshold() == thresholds
+        assert gc.get_freeze_count() == 0
+        assert gc.isenabled()
     finally:
         gc.unfreeze()
         gc.set_threshold(*thresholds)

@@ -25,9 +25,8 @@ class ChatInput(Input):
     # Input sets its virtual width to the text's on every key, and Widget's virtual_size asks
     # for a layout of the whole screen when it changes. The box's size comes from its own CSS
     # (width: 100%, docked at the bottom) and it has no scrollbars, so a key needs only a
-    # repaint: a layout frame costs several repaints while the transcript floods, and a key
-    # waits for its frame (benchmarks/tui_burst.py). What that layout also did, keeping the
-    # scroll within the text, watch_virtual_size does.
+    # repaint, not a layout of every widget on the screen in the frame the key waits for.
+    # What that layout also did, keeping the scroll within the text, watch_virtual_size does.
     virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False, repaint=True)
 
     def watch_virtual_size(self) -> None:
