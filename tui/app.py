@@ -51,8 +51,8 @@ class CoioApp(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "coio"
     # Nothing is focused for us: on_mount focuses the first tab's message box. Textual's
-    # default ("*") would focus the tab strip first, and each focus change lays out the
-    # footer's keys anew (start-up: 5 footer recomposes, 3 with this).
+    # default ("*") would focus the tab strip first, and each focus change composes the
+    # footer's keys anew: work the first frame waits for (tests/tui/test_startup.py).
     AUTO_FOCUS = None
     BINDINGS = [
         Binding("ctrl+n", "new_connection", "New connection"),

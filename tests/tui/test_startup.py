@@ -8,12 +8,15 @@ import gc
 from collections.abc import Iterator
 
 import pytest
+from textual.screen import Screen
+from textual.widget import Widget
 from textual.worker import WorkerFailed
 
 from coio.tui import cli
 from coio.tui.app import CoioApp
 from coio.tui.net.guest import TrioGuest
 from coio.tui.settings import Settings
+from coio.tui.widgets.chat_input import ChatInput
 from tests.tui.pilot_support import wait_for
 
 
@@ -132,3 +135,22 @@ def test_the_collectors_settings_are_put_back_when_the_app_ends(
         gc.unfreeze()
         gc.set_threshold(*thresholds)
         gc.enable()
+
+
+@pytest.mark.asyncio
+async def test_the_first_widget_focused_is_the_message_box(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing else takes the focus on the way (each focus change composes the footer anew)."""
+    focused: list[str] = []
+    set_focus = Screen.set_focus
+
+    def spy(screen: Screen[object], widget: Widget | None, *args: object, **kwargs: object) -> None:
+        if widget is not None:
+            focused.append(type(widget).__name__)
+        set_focus(screen, widget, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Screen, "set_focus", spy)
+    app = CoioApp(Settings(port=1), connect=False)
+    async with app.run_test() as pilot:
+        await wait_for(pilot, lambda: app.focused is not None)
+        assert isinstance(app.focused, ChatInput)
+    assert focused[0] == "ChatInput", focused
