@@ -54,8 +54,8 @@ class LinkFacts(Widget):
     def redraw(self) -> None:
         """Repaint; lay the pane out again only if the text now needs a different height.
 
-        Figures change several times a second in a flood; a layout frame costs several
-        repaints, so the layout is kept for a line gained or lost (a reason, a warning). A
+        Figures change several times a second in a flood, and a layout lays out every widget
+        on the screen, so it is kept for a line gained or lost (a reason, a warning). A
         pane not laid out (folded away below 100 columns) is measured when it is shown."""
         self.refresh()  # first: it clears the cached text, which the measure below renders
         width = self.content_size.width
